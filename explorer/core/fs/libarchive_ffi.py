@@ -1,0 +1,94 @@
+"""Direct ctypes bindings to the libarchive calls the layer reader needs.
+
+libarchive-c loads the library and finds it (honouring ``LIBARCHIVE``); we bind our own
+prototypes on a separate handle so warnings are returned to us (not logged) and so we can
+read xattrs and raw byte paths, which libarchive-c does not expose.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import POINTER, c_char_p, c_int, c_int64, c_longlong, c_size_t, c_ssize_t, c_uint
+from ctypes import c_void_p as _p
+
+from libarchive import ffi as _lc_ffi
+
+lib = ctypes.CDLL(_lc_ffi.libarchive_path)
+
+ARCHIVE_EOF = 1
+ARCHIVE_OK = 0
+ARCHIVE_RETRY = -10
+ARCHIVE_WARN = -20
+ARCHIVE_FAILED = -25
+ARCHIVE_FATAL = -30
+
+READ_CALLBACK = ctypes.CFUNCTYPE(c_ssize_t, _p, _p, POINTER(_p))
+OPEN_CALLBACK = ctypes.CFUNCTYPE(c_int, _p, _p)
+CLOSE_CALLBACK = ctypes.CFUNCTYPE(c_int, _p, _p)
+
+
+def _bind(name: str, argtypes: list[type], restype: type | None) -> ctypes._CFuncPtr:
+    f = getattr(lib, "archive_" + name)
+    f.argtypes = argtypes
+    f.restype = restype
+    return f  # type: ignore[no-any-return]
+
+
+read_new = _bind("read_new", [], _p)
+read_free = _bind("read_free", [_p], c_int)
+read_open = _bind("read_open", [_p, _p, OPEN_CALLBACK, READ_CALLBACK, CLOSE_CALLBACK], c_int)
+read_next_header2 = _bind("read_next_header2", [_p, _p], c_int)
+read_data = _bind("read_data", [_p, _p, c_size_t], c_ssize_t)
+read_data_skip = _bind("read_data_skip", [_p], c_int)
+error_string = _bind("error_string", [_p], c_char_p)
+support_format_tar = _bind("read_support_format_tar", [_p], c_int)
+support_format_raw = _bind("read_support_format_raw", [_p], c_int)
+support_filter = {
+    name: _bind(f"read_support_filter_{name}", [_p], c_int)
+    for name in ("none", "gzip", "zstd", "bzip2", "xz")
+}
+filter_code = _bind("filter_code", [_p, c_int], c_int)
+filter_count = _bind("filter_count", [_p], c_int)
+
+entry_new = _bind("entry_new", [], _p)
+entry_free = _bind("entry_free", [_p], None)
+entry_pathname = _bind("entry_pathname", [_p], c_char_p)
+entry_pathname_utf8 = _bind("entry_pathname_utf8", [_p], c_char_p)
+entry_filetype = _bind("entry_filetype", [_p], c_uint)
+entry_perm = _bind("entry_perm", [_p], c_uint)
+entry_mode = _bind("entry_mode", [_p], c_uint)
+entry_uid = _bind("entry_uid", [_p], c_int64)
+entry_gid = _bind("entry_gid", [_p], c_int64)
+entry_size = _bind("entry_size", [_p], c_int64)
+entry_mtime = _bind("entry_mtime", [_p], c_int64)
+entry_symlink = _bind("entry_symlink", [_p], c_char_p)
+entry_hardlink = _bind("entry_hardlink", [_p], c_char_p)
+entry_rdevmajor = _bind("entry_rdevmajor", [_p], c_uint)
+entry_rdevminor = _bind("entry_rdevminor", [_p], c_uint)
+entry_xattr_reset = _bind("entry_xattr_reset", [_p], c_int)
+entry_xattr_next = _bind(
+    "entry_xattr_next", [_p, POINTER(c_char_p), POINTER(_p), POINTER(c_size_t)], c_int
+)
+entry_sparse_count = _bind("entry_sparse_count", [_p], c_int)
+
+__all__ = ["c_longlong"]
+
+
+def error_text(archive_p: int | None) -> str:
+    msg = error_string(archive_p)
+    return msg.decode("utf-8", "replace") if msg else "unknown libarchive error"
+
+
+def xattrs(entry_p: int) -> tuple[tuple[bytes, bytes], ...]:
+    count = entry_xattr_reset(entry_p)
+    if count <= 0:
+        return ()
+    name = c_char_p()
+    value = _p()
+    size = c_size_t()
+    out = []
+    while entry_xattr_next(entry_p, ctypes.byref(name), ctypes.byref(value),
+                           ctypes.byref(size)) == ARCHIVE_OK:
+        data = ctypes.string_at(value.value, size.value) if value.value else b""
+        out.append((name.value or b"", data))
+    return tuple(sorted(out))
