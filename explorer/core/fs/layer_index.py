@@ -26,12 +26,16 @@ class LayerIndex:
     tar_size: int
     compression: Compression
     whiteout_sizes: int = 0
-    """Sum of the (normally zero) data sizes of whiteout files (dive counts them)."""
+    """Sum of the (normally zero) data sizes of whiteout files."""
+    header_sizes: int = 0
+    """Sum of the size fields of every tar header, duplicates and markers included.
+
+    This is the layer size dive reports (and ``docker history`` approximates)."""
 
     @property
     def size(self) -> int:
-        """Bytes of content the layer adds: the sum of its entries' sizes (as dive reports)."""
-        return sum(e.size for e in self.entries) + self.whiteout_sizes
+        """The layer's size as dive and our tables report it."""
+        return self.header_sizes
 
     @property
     def file_count(self) -> int:

@@ -189,6 +189,7 @@ class _Reader:
         self.whiteouts: list[bytes] = []
         self.opaque: list[bytes] = []
         self.whiteout_sizes = 0
+        self.header_sizes = 0
         self.content = ctypes.create_string_buffer(CHUNK)
         self.content_view = memoryview(self.content).cast("B")
 
@@ -248,6 +249,7 @@ class _Reader:
             tar_size=tar_size,
             compression=self.compression,
             whiteout_sizes=self.whiteout_sizes,
+            header_sizes=self.header_sizes,
         )
 
     def _verify(self, blob_digest: Digest, diff_id: Digest) -> None:
@@ -334,6 +336,8 @@ class _Reader:
             self.warnings.append(f"Layer {self.layer.index}: path longer than "
                                  f"{self.limits.path_bytes} bytes: {shown[:80]!r}...")
         size = la.entry_size(p)
+        if path:
+            self.header_sizes += max(size, 0)
         marker, target = whiteout.classify(path)
         if marker is whiteout.Marker.WHITEOUT:
             ftype = la.entry_filetype(p)

@@ -1,0 +1,1 @@
+"""Image analysis: dive-compatible efficiency and our own reclaimable-bytes measure."""

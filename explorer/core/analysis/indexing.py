@@ -1,0 +1,80 @@
+"""Index all layers of an image, in parallel, with one progress total and one cancel."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.layer_reader import read_layer
+from explorer.core.image.loader import Archive
+from explorer.core.image.model import Image
+from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
+
+DEFAULT_WORKERS = 2
+
+
+def index_layers(
+    archive: Archive,
+    image: Image,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    verify: bool = True,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> list[LayerIndex]:
+    """Read every layer once; raises the first error (DigestMismatch, FormatError, Cancelled).
+
+    Layers with the same diff_id are read once.  Largest layers start first so two workers
+    finish together.
+    """
+    sizes = {}
+    for layer in image.layers:
+        try:
+            sizes[layer.index] = archive.source.entry(layer.blob_name, what="layer").size
+        except Exception:
+            sizes[layer.index] = 0
+    total = sum(sizes.values())
+    done = dict.fromkeys(sizes, 0)
+    lock = threading.Lock()
+
+    def report(index: int, n: int, _total: int) -> None:
+        with lock:
+            done[index] = n
+            current = sum(done.values())
+        progress(current, total)
+
+    unique: dict[str, int] = {}
+    for layer in image.layers:
+        unique.setdefault(str(layer.diff_id), layer.index)
+    order = sorted(unique.values(), key=lambda i: -sizes[i])
+    results: dict[int, LayerIndex] = {}
+    local_cancel = CancelToken()
+
+    class _Linked(CancelToken):
+        def check(self) -> None:
+            cancel.check()
+            local_cancel.check()
+
+    linked = _Linked()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="layer") as pool:
+        futures = {
+            pool.submit(
+                read_layer, archive.source, image.layers[i], verify=verify,
+                limits=archive.limits,
+                progress=lambda n, t, i=i: report(i, n, t), cancel=linked,
+            ): i
+            for i in order
+        }
+        finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in finished if f.exception() is not None]
+        if failed:
+            local_cancel.cancel()
+            wait(pending)
+            errors = sorted(failed, key=lambda f: futures[f])
+            exc = errors[0].exception()
+            assert exc is not None
+            raise exc
+        for future, i in futures.items():
+            results[i] = future.result()
+    return [results[unique[str(layer.diff_id)]] for layer in image.layers]

@@ -1,0 +1,166 @@
+"""Deterministic, atomic output (BAD-INPUT.md rule 0.4 and E1).
+
+Everything the app writes goes through :func:`atomic_output`: the bytes land in a temp file
+next to the destination and only a complete, fsync'ed file is renamed over it, so a crash,
+an error or a Cancel never leaves half an image behind, and an existing file stays intact.
+:func:`compress` gives the same bytes for the same input every time (no names, no mtimes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
+
+import zstandard
+
+from explorer.core.archive.compression import Compression
+from explorer.core.errors import CommitError
+
+TEMP_PREFIX = ".layer-explorer-"
+"""Temp files in the destination folder start with this (easy to spot and clean up)."""
+
+GZIP_LEVEL = 6
+ZSTD_LEVEL = 3
+
+StrPath = str | os.PathLike[str]
+
+
+def _same_file(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are one file (hardlinks and symlinks included)."""
+    with contextlib.suppress(OSError):
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_not_input(dest: StrPath, inputs: Sequence[StrPath]) -> None:
+    """Refuse an output that is one of the inputs or lies inside an input folder (E1).
+
+    Why: replacing the file we are still reading from would destroy the user's original,
+    and a layout folder must not receive files it does not own.
+    """
+    dest_s = os.fspath(dest)
+    real_dest = os.path.realpath(dest_s)
+    for inp in inputs:
+        inp_s = os.fspath(inp)
+        if _same_file(dest_s, inp_s):
+            raise CommitError(
+                f"Refusing to write {dest_s}: it is the input file {inp_s}. Choose another "
+                "name; the original is never modified."
+            )
+        real_inp = os.path.realpath(inp_s)
+        if os.path.isdir(real_inp) and real_dest.startswith(real_inp.rstrip(os.sep) + os.sep):
+            raise CommitError(
+                f"Refusing to write {dest_s}: it is inside the input folder {inp_s}."
+            )
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it (os.umask would race other threads)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    return 0o022
+
+
+def _target_mode(dest: str) -> int:
+    """Keep an overwritten file's permissions; new files get 0666 minus the umask.
+
+    Why: mkstemp creates 0600 files, which would silently make the image private.
+    """
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(os.stat(dest).st_mode)
+    return 0o666 & ~_current_umask()
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the rename itself durable; some filesystems cannot, which is not an error."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(
+    dest_path: StrPath,
+    *,
+    inputs: Sequence[StrPath] = (),
+    expected_size: int = 0,
+) -> Iterator[BinaryIO]:
+    """Yield a binary file whose content replaces ``dest_path`` only if the block succeeds.
+
+    The temp file (``.layer-explorer-*``) is created in the destination folder so the final
+    ``os.replace`` is an atomic rename on one filesystem.  On any exception, including
+    ``KeyboardInterrupt`` and ``Cancelled``, the temp file is deleted and ``dest_path`` is
+    left as it was.  ``OSError`` (ENOSPC, EACCES, ...) becomes a ``CommitError``.
+    ``expected_size`` > 0 checks free space before anything is written.
+    """
+    dest = os.fspath(dest_path)
+    check_not_input(dest, inputs)
+    if os.path.isdir(dest):
+        raise CommitError(f"Cannot write {dest}: it is a folder.")
+    directory = os.path.dirname(os.path.abspath(dest))
+    if expected_size > 0:
+        try:
+            free = shutil.disk_usage(directory).free
+        except OSError as exc:
+            raise CommitError(f"Cannot write to {directory}: {exc.strerror or exc}.") from exc
+        if free < expected_size:
+            raise CommitError(
+                f"Not enough free space in {directory}: {expected_size} bytes are needed, "
+                f"{free} are free."
+            )
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise CommitError(f"Cannot write to {directory}: {exc.strerror or exc}.") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _target_mode(dest))
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise CommitError(
+                f"Writing {dest} failed: {exc.strerror or exc}. Nothing was written there.",
+                detail=repr(exc),
+            ) from exc
+        raise
+    _fsync_dir(directory)
+
+
+def compress(data: bytes, kind: Compression) -> bytes:
+    """Compress ``data`` reproducibly: the same input always gives the same bytes.
+
+    Why: blob digests are content addresses, so a non-deterministic gzip header (mtime, file
+    name) would make every save a "different" image.
+    """
+    if kind is Compression.NONE:
+        return data
+    if kind is Compression.GZIP:
+        buf = io.BytesIO()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0,
+                           compresslevel=GZIP_LEVEL) as gz:
+            gz.write(data)
+        return buf.getvalue()
+    if kind is Compression.ZSTD:
+        cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True)
+        result: bytes = cctx.compress(data)
+        return result
+    raise ValueError(f"Layer Explorer does not write {kind.value} compression.")

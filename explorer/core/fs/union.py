@@ -1,0 +1,219 @@
+"""The union (merged) filesystem at each layer, as the OCI spec applies layers.
+
+Trees are persistent: applying a layer copies only the directories it touches and shares the
+rest with the tree below, so every layer's merged view is kept for the cost of its changes.
+Nodes are never mutated once a layer has been applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from explorer.core.fs.entry import EntryKind, FileEntry, display_path, implicit_dir
+from explorer.core.fs.layer_index import LayerIndex
+
+ROOT = implicit_dir(b"")
+
+
+class Node:
+    """One path of a merged tree: its entry, the layer that set it, and its children."""
+
+    __slots__ = ("children", "entry", "layer")
+
+    def __init__(self, entry: FileEntry, layer: int, children: dict[bytes, Node] | None) -> None:
+        self.entry = entry
+        self.layer = layer
+        self.children = children
+
+    @property
+    def is_dir(self) -> bool:
+        return self.children is not None
+
+    def sorted_children(self) -> list[tuple[bytes, Node]]:
+        return sorted(self.children.items()) if self.children else []
+
+
+@dataclass(frozen=True)
+class UnionTree:
+    """The merged filesystem after layers ``0..top`` (``top == -1``: empty)."""
+
+    root: Node
+    top: int
+
+    def get(self, path: bytes) -> Node | None:
+        node: Node | None = self.root
+        if not path:
+            return node
+        for part in path.split(b"/"):
+            if node is None or node.children is None:
+                return None
+            node = node.children.get(part)
+        return node
+
+    def walk(self) -> Iterator[tuple[bytes, Node]]:
+        """Every path below the root, depth-first, children sorted by bytes."""
+        stack: list[tuple[bytes, Node]] = [
+            (name, child) for name, child in reversed(self.root.sorted_children())
+        ]
+        while stack:
+            path, node = stack.pop()
+            yield path, node
+            if node.children:
+                stack.extend(
+                    (path + b"/" + name, child) for name, child in reversed(node.sorted_children())
+                )
+
+    def count(self) -> int:
+        return sum(1 for _ in self.walk())
+
+
+EMPTY = UnionTree(Node(ROOT, -1, {}), -1)
+
+
+class _Applier:
+    """Applies one layer onto a tree, copying nodes on the paths it changes."""
+
+    def __init__(self, lower: UnionTree, layer_no: int) -> None:
+        self.layer_no = layer_no
+        self.owned: set[int] = set()
+        self.root = self._own(lower.root)
+        self.warnings: list[str] = []
+
+    def _own(self, node: Node) -> Node:
+        if id(node) in self.owned:
+            return node
+        copy = Node(node.entry, node.layer, dict(node.children or {}))
+        self.owned.add(id(copy))
+        return copy
+
+    def _parent(self, parts: list[bytes], *, create: bool) -> Node | None:
+        """The (owned) parent directory of ``parts``; None when missing or blocked by a file."""
+        cur = self.root
+        for i, part in enumerate(parts[:-1]):
+            assert cur.children is not None
+            child = cur.children.get(part)
+            if child is None:
+                if not create:
+                    return None
+                child = Node(implicit_dir(b"/".join(parts[: i + 1])), self.layer_no, {})
+                self.owned.add(id(child))
+            elif child.children is None:
+                return None
+            else:
+                child = self._own(child)
+            cur.children[part] = child
+            cur = child
+        return cur
+
+    def _exists(self, path: bytes) -> bool:
+        node: Node | None = self.root
+        for part in path.split(b"/"):
+            if node is None or node.children is None:
+                return False
+            node = node.children.get(part)
+        return node is not None
+
+    def remove(self, path: bytes) -> None:
+        if not path or not self._exists(path):
+            return
+        parts = path.split(b"/")
+        parent = self._parent(parts, create=False)
+        if parent is not None and parent.children is not None:
+            parent.children.pop(parts[-1], None)
+
+    def make_opaque(self, directory: bytes) -> None:
+        if directory and not self._exists(directory):
+            return
+        if not directory:
+            assert self.root.children is not None
+            self.root.children.clear()
+            return
+        parts = directory.split(b"/")
+        parent = self._parent(parts, create=False)
+        if parent is None or parent.children is None:
+            return
+        node = parent.children[parts[-1]]
+        if node.children is None:
+            return
+        emptied = Node(node.entry, node.layer, {})
+        self.owned.add(id(emptied))
+        parent.children[parts[-1]] = emptied
+
+    def add(self, entry: FileEntry) -> None:
+        parts = entry.path.split(b"/")
+        parent = self._parent(parts, create=True)
+        if parent is None or parent.children is None:
+            self.warnings.append(
+                f"Layer {self.layer_no}: {display_path(entry.path)} is dropped: a parent is not a "
+                "directory."
+            )
+            return
+        name = parts[-1]
+        existing = parent.children.get(name)
+        if entry.kind is EntryKind.HARDLINK and entry.digest is None:
+            entry = self._resolve_hardlink(entry)
+        if entry.kind is EntryKind.DIR:
+            kids = dict(existing.children) if existing is not None and existing.children else {}
+            node = Node(entry, self.layer_no, kids)
+        else:
+            node = Node(entry, self.layer_no, None)
+        self.owned.add(id(node))
+        parent.children[name] = node
+
+    def _resolve_hardlink(self, entry: FileEntry) -> FileEntry:
+        target: Node | None = self.root
+        for part in entry.link.split(b"/"):
+            if target is None or target.children is None:
+                target = None
+                break
+            target = target.children.get(part)
+        if target is None or target.children is not None:
+            self.warnings.append(
+                f"Layer {self.layer_no}: dangling hardlink {display_path(entry.path)} -> "
+                f"{display_path(entry.link)}."
+            )
+            return entry
+        return dataclasses.replace(entry, digest=target.entry.digest, size=target.entry.size
+                                   if entry.size == 0 else entry.size)
+
+
+def apply_layer(lower: UnionTree, index: LayerIndex, layer_no: int) -> tuple[UnionTree, list[str]]:
+    """The tree after ``index`` is applied on ``lower`` (whiteouts and opacity first, as the
+    spec orders them, so that what the layer itself adds survives)."""
+    applier = _Applier(lower, layer_no)
+    for directory in index.opaque_dirs:
+        applier.make_opaque(directory)
+    for path in index.whiteouts:
+        applier.remove(path)
+    for entry in index.entries:
+        applier.add(entry)
+    return UnionTree(applier.root, layer_no), applier.warnings
+
+
+class UnionStack:
+    """Memoised merged trees of one image, computed lazily bottom-up."""
+
+    def __init__(self, indexes: list[LayerIndex]) -> None:
+        self.indexes = indexes
+        self._trees: list[UnionTree] = []
+        self.warnings: list[str] = []
+
+    def at(self, layer: int) -> UnionTree:
+        """The merged filesystem after layers ``0..layer`` (``-1``: empty)."""
+        if layer < 0:
+            return EMPTY
+        if layer >= len(self.indexes):
+            raise IndexError(f"layer {layer} out of range (0-{len(self.indexes) - 1})")
+        while len(self._trees) <= layer:
+            n = len(self._trees)
+            below = self._trees[-1] if self._trees else EMPTY
+            tree, warnings = apply_layer(below, self.indexes[n], n)
+            self._trees.append(tree)
+            self.warnings += warnings
+        return self._trees[layer]
+
+    @property
+    def top(self) -> UnionTree:
+        return self.at(len(self.indexes) - 1)
