@@ -16,6 +16,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import BinaryIO
 
 import zstandard
@@ -32,12 +33,12 @@ ZSTD_LEVEL = 3
 StrPath = str | os.PathLike[str]
 
 
-def _same_file(a: str, b: str) -> bool:
+def _same_file(a: Path, b: Path) -> bool:
     """True when ``a`` and ``b`` are one file (hardlinks and symlinks included)."""
     with contextlib.suppress(OSError):
-        if os.path.exists(a) and os.path.exists(b):
-            return os.path.samefile(a, b)
-    return os.path.realpath(a) == os.path.realpath(b)
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    return a.resolve() == b.resolve()
 
 
 def check_not_input(dest: StrPath, inputs: Sequence[StrPath]) -> None:
@@ -46,43 +47,43 @@ def check_not_input(dest: StrPath, inputs: Sequence[StrPath]) -> None:
     Why: replacing the file we are still reading from would destroy the user's original,
     and a layout folder must not receive files it does not own.
     """
-    dest_s = os.fspath(dest)
-    real_dest = os.path.realpath(dest_s)
+    dest_p = Path(dest)
+    real_dest = dest_p.resolve()
     for inp in inputs:
-        inp_s = os.fspath(inp)
-        if _same_file(dest_s, inp_s):
+        inp_p = Path(inp)
+        if _same_file(dest_p, inp_p):
             raise CommitError(
-                f"Refusing to write {dest_s}: it is the input file {inp_s}. Choose another "
+                f"Refusing to write {dest_p}: it is the input file {inp_p}. Choose another "
                 "name; the original is never modified."
             )
-        real_inp = os.path.realpath(inp_s)
-        if os.path.isdir(real_inp) and real_dest.startswith(real_inp.rstrip(os.sep) + os.sep):
+        real_inp = inp_p.resolve()
+        if real_inp.is_dir() and real_dest.is_relative_to(real_inp):
             raise CommitError(
-                f"Refusing to write {dest_s}: it is inside the input folder {inp_s}."
+                f"Refusing to write {dest_p}: it is inside the input folder {inp_p}."
             )
 
 
 def _current_umask() -> int:
     """The process umask, read without changing it (os.umask would race other threads)."""
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
+    status = Path("/proc/self/status")
+    with contextlib.suppress(OSError, ValueError), status.open(encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     return 0o022
 
 
-def _target_mode(dest: str) -> int:
+def _target_mode(dest: Path) -> int:
     """Keep an overwritten file's permissions; new files get 0666 minus the umask.
 
     Why: mkstemp creates 0600 files, which would silently make the image private.
     """
     with contextlib.suppress(OSError):
-        return stat.S_IMODE(os.stat(dest).st_mode)
+        return stat.S_IMODE(dest.stat().st_mode)
     return 0o666 & ~_current_umask()
 
 
-def _fsync_dir(directory: str) -> None:
+def _fsync_dir(directory: Path) -> None:
     """Make the rename itself durable; some filesystems cannot, which is not an error."""
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -107,11 +108,11 @@ def atomic_output(
     left as it was.  ``OSError`` (ENOSPC, EACCES, ...) becomes a ``CommitError``.
     ``expected_size`` > 0 checks free space before anything is written.
     """
-    dest = os.fspath(dest_path)
+    dest = Path(dest_path).absolute()
     check_not_input(dest, inputs)
-    if os.path.isdir(dest):
+    if dest.is_dir():
         raise CommitError(f"Cannot write {dest}: it is a folder.")
-    directory = os.path.dirname(os.path.abspath(dest))
+    directory = dest.parent
     if expected_size > 0:
         try:
             free = shutil.disk_usage(directory).free
@@ -123,19 +124,20 @@ def atomic_output(
                 f"{free} are free."
             )
     try:
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=directory)
     except OSError as exc:
         raise CommitError(f"Cannot write to {directory}: {exc.strerror or exc}.") from exc
+    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), _target_mode(dest))
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, dest)
+        tmp.replace(dest)
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            tmp.unlink()
         if isinstance(exc, OSError):
             raise CommitError(
                 f"Writing {dest} failed: {exc.strerror or exc}. Nothing was written there.",

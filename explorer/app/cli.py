@@ -1,0 +1,178 @@
+"""``layer-explorer``: the headless command line over the same core as the GUI.
+
+Exit codes: 0 success, 1 a CI rule failed (or ``diff`` found differences), 2 bad input or
+usage, with a one-line error on stderr.  Never imports Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from explorer import __version__
+from explorer.app import render
+from explorer.core.analysis.ci_rules import evaluate, load_rules, render_report
+from explorer.core.errors import ExplorerError
+from explorer.core.inspection import Inspection, inspect_path
+from explorer.core.report import inspection_json, tree_json
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _image_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("archive", nargs="?", help="image archive (.tar, .tar.gz, .tar.zst) or OCI "
+                   "layout folder")
+    p.add_argument("--demo", action="store_true", help="use the bundled demo image")
+    p.add_argument("--image", metavar="NAME|INDEX", help="which image of a multi-image archive")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip digest verification (faster; not recommended)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="layer-explorer",
+        description="See container image tarballs as the layer stack they are.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("inspect", help="images, config, layers, efficiency of an archive")
+    _image_arg(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output (schema "
+                   "layer-explorer/inspect/v1)")
+    p.add_argument("--layer", type=int, metavar="N", help="show layer N (negative counts from "
+                   "the top)")
+    p.add_argument("--tree", action="store_true", help="with --layer: print its change tree")
+    p.add_argument("--aggregated", action="store_true",
+                   help="with --layer: changes of layers 1..N against the base layer")
+    p.add_argument("--all", action="store_true", help="with --tree: unchanged entries too")
+
+    p = sub.add_parser("ls", help="the merged filesystem at a layer, like tar -tv")
+    _image_arg(p)
+    p.add_argument("--layer", type=int, metavar="N", help="layer (default: the top)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ci", help="pass/fail an image with dive's rules and .dive-ci file")
+    _image_arg(p)
+    p.add_argument("--ci-config", default=".dive-ci", metavar="PATH",
+                   help="YAML file with a rules: section (default: .dive-ci)")
+    for key, flag in (("lowestEfficiency", "--lowest-efficiency"),
+                      ("highestWastedBytes", "--highest-wasted-bytes"),
+                      ("highestUserWastedPercent", "--highest-user-wasted-percent")):
+        p.add_argument(flag, f"--{key}", dest=key, metavar="VALUE",
+                       help=f"override rules.{key}")
+
+    p = sub.add_parser("demo", help="write the bundled demo image to a file")
+    p.add_argument("output", help="destination .tar")
+    p.add_argument("--format", choices=("docker", "oci"), default="docker")
+    return parser
+
+
+def _open(args: argparse.Namespace) -> Inspection:
+    path = args.archive
+    if args.demo:
+        from explorer.core.demo import default_demo_path
+
+        path = default_demo_path()
+    if not path:
+        raise ExplorerError("No image given: pass an archive path or --demo.")
+    return inspect_path(path, args.image, verify=not args.no_verify)
+
+
+def _out(lines: object) -> None:
+    for line in lines:  # type: ignore[attr-defined]
+        print(line)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    with _open(args) as insp:
+        if args.json:
+            doc = inspection_json(insp)
+            if args.layer is not None:
+                root = (insp.aggregated_changes(args.layer) if args.aggregated
+                        else insp.layer_changes(args.layer))
+                doc["changes"] = [
+                    {"path": render.display_path(n.path), "kind": n.kind.value,
+                     "cause": n.cause.value or None, "size": n.entry.size}
+                    for n in root.walk()
+                    if n.kind.value != "unchanged"
+                ]
+            json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
+            print()
+            return EXIT_OK
+        if args.layer is None:
+            _out(render.summary_text(insp))
+            return EXIT_OK
+        n = insp._layer(args.layer)
+        root = insp.aggregated_changes(n) if args.aggregated else insp.layer_changes(n)
+        _out(render.layer_text(insp, n, root))
+        if args.tree:
+            print()
+            _out(render.tree_lines(root, show_unchanged=args.all))
+    return EXIT_OK
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    with _open(args) as insp:
+        tree = insp.merged(args.layer)
+        if args.json:
+            json.dump(tree_json(tree), sys.stdout, indent=1, ensure_ascii=False)
+            print()
+        else:
+            for _path, node in tree.walk():
+                print(render.ls_line(node.entry))
+    return EXIT_OK
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    overrides = {k: getattr(args, k) for k in ("lowestEfficiency", "highestWastedBytes",
+                                               "highestUserWastedPercent")
+                 if getattr(args, k) is not None}
+    rules, line = load_rules(args.ci_config, overrides)
+    print(line)
+    with _open(args) as insp:
+        print(f"Image Source: {insp.archive.path}")
+        print("Analyzing image...")
+        result = evaluate(insp.efficiency, rules, line)
+        sys.stdout.write(render_report(insp.efficiency, result, color=sys.stdout.isatty()))
+    return result.exit_code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from explorer.core.demo import build_demo
+
+    build_demo(args.output, fmt=args.format)
+    print(args.output)
+    return EXIT_OK
+
+
+COMMANDS = {"inspect": cmd_inspect, "ls": cmd_ls, "ci": cmd_ci, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return COMMANDS[args.command](args)
+    except ExplorerError as exc:
+        print(f"layer-explorer: error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except IndexError as exc:
+        print(f"layer-explorer: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("layer-explorer: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""One opened image with its layers indexed: what the CLI and the GUI both work from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from explorer.core.analysis.efficiency import Efficiency, analyze_efficiency
+from explorer.core.analysis.indexing import index_layers
+from explorer.core.fs.diff import DiffNode, LayerContext, diff_trees
+from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.union import UnionStack, UnionTree
+from explorer.core.image.loader import Archive, open_archive
+from explorer.core.image.model import Image
+from explorer.core.limits import DEFAULT_LIMITS, Limits
+from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
+
+
+@dataclass
+class Inspection:
+    archive: Archive
+    image: Image
+    indexes: list[LayerIndex]
+    stack: UnionStack
+    _efficiency: Efficiency | None = field(default=None, repr=False)
+
+    @property
+    def efficiency(self) -> Efficiency:
+        if self._efficiency is None:
+            self._efficiency = analyze_efficiency(self.indexes, self.stack.top)
+        return self._efficiency
+
+    @property
+    def warnings(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for w in [*self.archive.warnings, *self.image.warnings,
+                  *(w for ix in self.indexes for w in ix.warnings), *self.stack.warnings]:
+            seen.setdefault(w, None)
+        return list(seen)
+
+    def merged(self, layer: int | None = None) -> UnionTree:
+        return self.stack.at(self._layer(layer))
+
+    def layer_changes(self, layer: int) -> DiffNode:
+        """Changes layer ``layer`` makes to everything below it (dive's layer mode)."""
+        i = self._layer(layer)
+        ix = self.indexes[i]
+        context = LayerContext(frozenset(ix.whiteouts), frozenset(ix.opaque_dirs))
+        return diff_trees(self.stack.at(i - 1), self.stack.at(i), context=context)
+
+    def aggregated_changes(self, layer: int) -> DiffNode:
+        """Layers 1..layer against the base layer (dive's aggregated mode)."""
+        i = self._layer(layer)
+        return diff_trees(self.stack.at(0) if i > 0 else self.stack.at(-1), self.stack.at(i))
+
+    def _layer(self, layer: int | None) -> int:
+        n = len(self.indexes)
+        if layer is None:
+            return n - 1
+        if layer < 0:
+            layer += n
+        if not 0 <= layer < n:
+            raise IndexError(f"Layer {layer} does not exist: the image has {n} layers (0-{n - 1}).")
+        return layer
+
+    def close(self) -> None:
+        self.archive.close()
+
+    def __enter__(self) -> Inspection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def inspect_path(
+    path: str,
+    selector: str | None = None,
+    *,
+    verify: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> Inspection:
+    """Open ``path``, pick an image, index its layers (raises ExplorerError subclasses)."""
+    archive = open_archive(path, limits=limits, progress=progress, cancel=cancel)
+    try:
+        image = archive.load(archive.select(selector))
+        indexes = index_layers(archive, image, verify=verify, progress=progress, cancel=cancel)
+    except BaseException:
+        archive.close()
+        raise
+    return Inspection(archive, image, indexes, UnionStack(indexes))
