@@ -39,7 +39,8 @@ def summary_text(insp: Inspection) -> Iterator[str]:
         yield f"Images:    {len(insp.archive.refs)}"
         for r in insp.archive.refs:
             mark = "*" if r.index == img.ref.index else " "
-            yield f"  {mark} {r.index}: {escape_text(r.name)} ({r.platform}, {r.layer_count} layers)"
+            yield (f"  {mark} {r.index}: {escape_text(r.name)} ({r.platform}, "
+                   f"{r.layer_count} layers)")
     yield f"Image:     {', '.join(escape_text(t) for t in img.tags) or '<untagged>'}"
     yield f"Id:        {img.id}"
     yield f"Platform:  {cfg.platform}"
@@ -72,7 +73,8 @@ def summary_text(insp: Inspection) -> Iterator[str]:
     for h in img.trailing_empty:
         yield f"{'':>3}  {'':>9}  {'':<19}  {one_line(h.created_by)}"
     yield ""
-    yield f"Total size:        {human_bytes(eff.size)} ({eff.size} bytes) in {len(img.layers)} layers"
+    yield (f"Total size:        {human_bytes(eff.size)} ({eff.size} bytes) in "
+           f"{len(img.layers)} layers")
     yield f"Efficiency:        {eff.score * 100:.4f} %"
     yield f"Wasted bytes:      {eff.wasted} ({human_bytes(eff.wasted)})"
     yield f"User wasted:       {eff.user_wasted_ratio * 100:.4f} %"

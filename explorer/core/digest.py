@@ -63,7 +63,8 @@ class Digest:
 
 
 def chain_ids(diff_ids: list[Digest]) -> list[Digest]:
-    """OCI chain ids: ChainID(L0)=DiffID(L0); ChainID(..n)=sha256(ChainID(..n-1) + ' ' + DiffID(n))."""
+    """OCI chain ids: ChainID(L0) = DiffID(L0);
+    ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(n))."""
     out: list[Digest] = []
     for diff_id in diff_ids:
         if not out:

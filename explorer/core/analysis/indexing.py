@@ -58,14 +58,12 @@ def index_layers(
 
     linked = _Linked()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="layer") as pool:
-        futures = {
-            pool.submit(
-                read_layer, archive.source, image.layers[i], verify=verify,
-                limits=archive.limits,
-                progress=lambda n, t, i=i: report(i, n, t), cancel=linked,
-            ): i
-            for i in order
-        }
+        def job(i: int) -> LayerIndex:
+            return read_layer(archive.source, image.layers[i], verify=verify,
+                              limits=archive.limits,
+                              progress=lambda n, t: report(i, n, t), cancel=linked)
+
+        futures = {pool.submit(job, i): i for i in order}
         finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in finished if f.exception() is not None]
         if failed:

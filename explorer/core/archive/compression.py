@@ -79,7 +79,7 @@ class Decompressor:
             raise FormatError(f"Corrupt {self.kind.value} data: {exc}.") from exc
 
     def _feed_gzip(self, data: bytes) -> bytes:
-        out = []
+        out: list[bytes] = []
         while data:
             if self._gz is None:
                 if self._gz_trailing_zeros or not data.strip(b"\0"):

@@ -7,6 +7,7 @@ the outer tar are followed a bounded number of hops and must stay inside the arc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import stat
@@ -154,10 +155,8 @@ class TarSource:
             os.close(self._fd)
             self._fd = -1
         if self.temp_copy:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.temp_copy)
-            except FileNotFoundError:
-                pass
             self.temp_copy = None
 
 

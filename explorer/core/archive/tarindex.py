@@ -121,7 +121,7 @@ def index_tar(
     with open(path, "rb") as raw:
         guarded = _GuardedFile(raw, limits.tar_ext_header + tarfile.BLOCKSIZE)
         try:
-            tf = tarfile.open(fileobj=guarded, mode="r:")  # type: ignore[call-overload]
+            tf = tarfile.open(fileobj=guarded, mode="r:")
         except tarfile.ReadError as exc:
             raise FormatError(f"Not a tar archive: {exc}.") from exc
         end = 0
@@ -157,7 +157,7 @@ def index_tar(
                 last[name] = m
                 end = info.offset_data + _round_block(info.size)
                 # tarfile keeps every TarInfo; drop them so memory stays flat.
-                tf.members.clear()
+                tf.members.clear()  # type: ignore[attr-defined]
         except tarfile.TarError as exc:
             raise FormatError(f"Corrupt tar archive: {exc}.") from exc
         _check_end(raw, end, file_size, members, warnings)

@@ -230,7 +230,7 @@ def diff_trees(
 
 def summarize(root: DiffNode, *, include_unchanged: bool = False) -> DiffSummary:
     """Count entries by kind; unchanged shared subtrees are only counted when asked."""
-    counts = {k: 0 for k in DiffKind}
+    counts = dict.fromkeys(DiffKind, 0)
     added = removed = 0
     stack = list(root.children)
     while stack:

@@ -12,7 +12,7 @@ import ctypes
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any
 
 import xxhash
 
@@ -36,6 +36,10 @@ from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progr
 
 CHUNK = 1 << 20
 MAX_LISTED = 5
+
+def _buffer() -> ctypes.Array[ctypes.c_char]:
+    return ctypes.create_string_buffer(CHUNK)
+
 
 _KINDS = {
     0o100000: EntryKind.FILE,
@@ -76,12 +80,12 @@ def normalize_layer_path(raw: bytes) -> bytes | None:
 class _Feed:
     """The Python end of libarchive's read callbacks: hash, count, cancel, remember errors."""
 
-    window: BinaryIO
+    window: Any
     blob_hash: hashlib._Hash
     progress: Progress
     cancel: CancelToken
     total: int
-    buf: ctypes.Array[ctypes.c_char] = field(default_factory=lambda: ctypes.create_string_buffer(CHUNK))
+    buf: ctypes.Array[ctypes.c_char] = field(default_factory=_buffer)
     done: int = 0
     error: BaseException | None = None
 
@@ -92,7 +96,7 @@ class _Feed:
     def read_raw(self, _a: int, _c: int, out: ctypes._Pointer[ctypes.c_void_p]) -> int:
         try:
             self.cancel.check()
-            n = self.window.readinto(self.view)
+            n: int = self.window.readinto(self.view)
             if n:
                 self.blob_hash.update(self.view[:n])
                 self.done += n
@@ -110,7 +114,7 @@ class _Plain:
 
     raw_archive: int
     diff_hash: hashlib._Hash
-    buf: ctypes.Array[ctypes.c_char] = field(default_factory=lambda: ctypes.create_string_buffer(CHUNK))
+    buf: ctypes.Array[ctypes.c_char] = field(default_factory=_buffer)
     size: int = 0
     error: BaseException | None = None
 
@@ -119,7 +123,7 @@ class _Plain:
         self.addr = ctypes.addressof(self.buf)
 
     def read(self, _a: int, _c: int, out: ctypes._Pointer[ctypes.c_void_p]) -> int:
-        n = la.read_data(self.raw_archive, self.addr, CHUNK)
+        n: int = la.read_data(self.raw_archive, self.addr, CHUNK)
         if n < 0:
             self.error = FormatError(f"Corrupt compressed data: {la.error_text(self.raw_archive)}.")
             return -1
@@ -141,11 +145,10 @@ class _Archive:
             {"tar": la.support_format_tar, "raw": la.support_format_raw}[fmt](self.p)
         self._callbacks: list[object] = []
 
-    def open(self, read: object) -> None:
+    def open(self, read: Any) -> None:
         cb = la.READ_CALLBACK(read)
         self._callbacks.append(cb)
-        rc = la.read_open(self.p, None, ctypes.cast(None, la.OPEN_CALLBACK), cb,
-                          ctypes.cast(None, la.CLOSE_CALLBACK))
+        rc = la.read_open(self.p, None, _NO_OPEN, cb, _NO_CLOSE)
         if rc < la.ARCHIVE_WARN:
             raise FormatError(f"Cannot read layer: {la.error_text(self.p)}.")
 
@@ -153,6 +156,10 @@ class _Archive:
         if self.p:
             la.read_free(self.p)
             self.p = None
+
+
+_NO_OPEN = ctypes.cast(ctypes.c_void_p(), la.OPEN_CALLBACK)
+_NO_CLOSE = ctypes.cast(ctypes.c_void_p(), la.CLOSE_CALLBACK)
 
 
 def read_layer(

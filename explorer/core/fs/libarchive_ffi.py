@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 from ctypes import POINTER, c_char_p, c_int, c_int64, c_longlong, c_size_t, c_ssize_t, c_uint
 from ctypes import c_void_p as _p
+from typing import Any
 
 from libarchive import ffi as _lc_ffi
 
@@ -27,11 +28,11 @@ OPEN_CALLBACK = ctypes.CFUNCTYPE(c_int, _p, _p)
 CLOSE_CALLBACK = ctypes.CFUNCTYPE(c_int, _p, _p)
 
 
-def _bind(name: str, argtypes: list[type], restype: type | None) -> ctypes._CFuncPtr:
+def _bind(name: str, argtypes: list[Any], restype: Any) -> Any:
     f = getattr(lib, "archive_" + name)
     f.argtypes = argtypes
     f.restype = restype
-    return f  # type: ignore[no-any-return]
+    return f
 
 
 read_new = _bind("read_new", [], _p)

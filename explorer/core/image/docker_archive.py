@@ -49,7 +49,8 @@ def parse_manifest_json(
     warnings: list[str] = []
     for i, item in enumerate(items):
         entry = expect_dict(item, what=f"manifest.json[{i}]")
-        config_name = check_relative_name(entry.get("Config"), what=f"manifest.json[{i}].Config")
+        config_name = check_relative_name(str(entry.get("Config") or ""),
+                                          what=f"manifest.json[{i}].Config")
         layers = tuple(
             check_relative_name(name, what=f"manifest.json[{i}].Layers[{j}]")
             for j, name in enumerate(expect_list(entry.get("Layers"), what="Layers",

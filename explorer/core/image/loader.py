@@ -181,7 +181,9 @@ def _docker_flavour(refs: list[ImageRef]) -> str:
     return "docker-archive (podman/skopeo)"
 
 
-def _merge_hybrid(oci: list[ImageRef], docker: list[ImageRef], warnings: list[str]) -> list[ImageRef]:
+def _merge_hybrid(
+    oci: list[ImageRef], docker: list[ImageRef], warnings: list[str]
+) -> list[ImageRef]:
     """index.json is authoritative (containerd); manifest.json adds tags and missing images."""
     if not oci:
         return docker
