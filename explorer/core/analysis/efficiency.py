@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from explorer.core.analysis.dive_tree import DTree, dive_tree
+from explorer.core.analysis.gosort import go_sort
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.union import UnionTree
 
@@ -98,7 +99,8 @@ def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
     minimum = sum(u.min_size for u in uses.values())
     discovered = sum(u.size for u in uses.values())
     score = 1.0 if discovered == 0 else minimum / discovered
-    ordered = sorted(matches, key=lambda u: u.size)
+    ordered = list(matches)
+    go_sort(ordered, lambda a, b: a.size < b.size)  # dive's sort.Sort: same tie order
     ordered.reverse()
     return score, ordered
 
