@@ -208,7 +208,10 @@ def _merge_hybrid(
             merged.append(d)
             continue
         o = merged[match]
-        tags = tuple(dict.fromkeys((*d.tags, *o.tags)))
+        by_name: dict[str, str] = {}
+        for tag in (*d.tags, *o.tags):
+            by_name.setdefault(familiar(tag), tag)
+        tags = tuple(by_name.values())
         merged[match] = dataclasses.replace(o, tags=tags, origin="index.json + manifest.json")
     return merged
 
