@@ -25,7 +25,11 @@ need_venv() {
         python3 -m venv "$VENV"
     fi
     PY="$VENV/bin/python"
-    "$PY" -m pip install -q --disable-pip-version-check -e "$ROOT$extras" 2>&1 \
-        | grep -v "^WARNING: Location" || true
+    echo "Installing Python packages into $VENV (log: $VENV/pip.log)"
+    if ! "$PY" -m pip install -q --disable-pip-version-check -e "$ROOT$extras" \
+            >"$VENV/pip.log" 2>&1; then
+        cat "$VENV/pip.log" >&2
+        exit 1
+    fi
     "$PY" -c "import explorer" # fail loudly when the install did not work
 }
