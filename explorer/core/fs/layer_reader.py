@@ -125,7 +125,7 @@ class _Plain:
     def read(self, _a: int, _c: int, out: ctypes._Pointer[ctypes.c_void_p]) -> int:
         n: int = la.read_data(self.raw_archive, self.addr, CHUNK)
         if n < 0:
-            self.error = FormatError(f"Corrupt compressed data: {la.error_text(self.raw_archive)}.")
+            self.error = _Decompression(la.error_text(self.raw_archive))
             return -1
         if n:
             self.diff_hash.update(self.view[:n])
@@ -145,12 +145,11 @@ class _Archive:
             {"tar": la.support_format_tar, "raw": la.support_format_raw}[fmt](self.p)
         self._callbacks: list[object] = []
 
-    def open(self, read: Any) -> None:
+    def open(self, read: Any) -> int:
         cb = la.READ_CALLBACK(read)
         self._callbacks.append(cb)
-        rc = la.read_open(self.p, None, _NO_OPEN, cb, _NO_CLOSE)
-        if rc < la.ARCHIVE_WARN:
-            raise FormatError(f"Cannot read layer: {la.error_text(self.p)}.")
+        rc: int = la.read_open(self.p, None, _NO_OPEN, cb, _NO_CLOSE)
+        return rc
 
     def free(self) -> None:
         if self.p:
@@ -201,13 +200,19 @@ class _Reader:
         self.content_view = memoryview(self.content).cast("B")
 
     def _fail(self, archive: _Archive, plain: _Plain | None) -> ExplorerError:
+        what = f"Layer {self.layer.index} ({self.layer.blob_name})"
         for err in (self.feed.error, plain.error if plain else None):
+            if isinstance(err, _Decompression):
+                text = str(err)
+                if "runcat" in text or "premature" in text.lower():
+                    return TruncatedError(f"{what} is truncated: its {self.compression.value} "
+                                          f"data ends early ({text}).")
+                return FormatError(f"{what} has corrupt {self.compression.value} data: {text}.")
             if isinstance(err, ExplorerError):
                 return err
             if err is not None:
-                return FormatError(f"Cannot read layer {self.layer.index}: {err}.")
+                return FormatError(f"Cannot read {what}: {err}.")
         text = la.error_text(archive.p)
-        what = f"Layer {self.layer.index} ({self.layer.blob_name})"
         if "runcated" in text or "premature" in text.lower() or "Damaged" in text:
             return TruncatedError(f"{what} is truncated or damaged: {text}.")
         return FormatError(f"{what} is not a readable tar: {text}.")
@@ -220,7 +225,8 @@ class _Reader:
         try:
             if self.compression is not Compression.NONE:
                 raw_archive = _Archive(("raw",), (self.compression.value,))
-                raw_archive.open(self.feed.read_raw)
+                if raw_archive.open(self.feed.read_raw) < la.ARCHIVE_WARN:
+                    raise self._fail(raw_archive, None)
                 hdr = la.entry_new()
                 try:
                     if la.read_next_header2(raw_archive.p, hdr) < la.ARCHIVE_WARN:
@@ -229,9 +235,10 @@ class _Reader:
                     la.entry_free(hdr)
                 diff_hash = hashlib.sha256()
                 plain = _Plain(raw_archive.p, diff_hash)
-                tar.open(plain.read)
-            else:
-                tar.open(self.feed.read_raw)
+                if tar.open(plain.read) < la.ARCHIVE_WARN:
+                    raise self._fail(tar, plain)
+            elif tar.open(self.feed.read_raw) < la.ARCHIVE_WARN:
+                raise self._fail(tar, None)
             self._entries(tar, plain)
             tar_size = self._drain(tar, raw_archive, plain)
         finally:
@@ -345,7 +352,12 @@ class _Reader:
         size = la.entry_size(p)
         if path:
             self.header_sizes += max(size, 0)
-        marker, target = whiteout.classify(path)
+        try:
+            marker, target = whiteout.classify(path)
+        except FormatError as exc:
+            raise FormatError(
+                f"Layer {self.layer.index} ({self.layer.blob_name}) is refused: {exc.message}"
+            ) from exc
         if marker is whiteout.Marker.WHITEOUT:
             ftype = la.entry_filetype(p)
             if size > 0 or ftype != 0o100000:
@@ -431,6 +443,10 @@ class _Reader:
                 f"Layer {i} both adds and whites out {len(same)} path(s); per the OCI spec the "
                 f"added file survives (containerd would delete it): {names}"
             )
+
+
+class _Decompression(Exception):
+    """libarchive's complaint about compressed data, turned into a named error by _fail."""
 
 
 _EMPTY = xxhash.xxh3_128(b"").digest()
