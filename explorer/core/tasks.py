@@ -18,20 +18,22 @@ def no_progress(done: int, total: int) -> None:
 class CancelToken:
     """Set from any thread; checked by the worker at natural boundaries."""
 
-    __slots__ = ("_event",)
+    __slots__ = ("_event", "_parent")
 
-    def __init__(self) -> None:
+    def __init__(self, parent: CancelToken | None = None) -> None:
         self._event = threading.Event()
+        self._parent = parent
 
     def cancel(self) -> None:
         self._event.set()
 
     @property
     def cancelled(self) -> bool:
-        return self._event.is_set()
+        """True once this token, or the token it was derived from, is cancelled."""
+        return self._event.is_set() or (self._parent is not None and self._parent.cancelled)
 
     def check(self) -> None:
-        if self._event.is_set():
+        if self.cancelled:
             raise Cancelled()
 
 

@@ -28,12 +28,7 @@ def index_layers(
     Layers with the same diff_id are read once.  Largest layers start first so two workers
     finish together.
     """
-    sizes = {}
-    for layer in image.layers:
-        try:
-            sizes[layer.index] = archive.source.entry(layer.blob_name, what="layer").size
-        except Exception:
-            sizes[layer.index] = 0
+    sizes = {layer.index: layer.compressed_size for layer in image.layers}
     total = sum(sizes.values())
     done = dict.fromkeys(sizes, 0)
     lock = threading.Lock()
@@ -49,14 +44,7 @@ def index_layers(
         unique.setdefault(str(layer.diff_id), layer.index)
     order = sorted(unique.values(), key=lambda i: -sizes[i])
     results: dict[int, LayerIndex] = {}
-    local_cancel = CancelToken()
-
-    class _Linked(CancelToken):
-        def check(self) -> None:
-            cancel.check()
-            local_cancel.check()
-
-    linked = _Linked()
+    linked = CancelToken(parent=cancel)  # cancelled by the user, or by a failing sibling
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="layer") as pool:
         def job(i: int) -> LayerIndex:
             return read_layer(archive.source, image.layers[i], verify=verify,
@@ -67,7 +55,7 @@ def index_layers(
         finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in finished if f.exception() is not None]
         if failed:
-            local_cancel.cancel()
+            linked.cancel()
             wait(pending)
             errors = sorted(failed, key=lambda f: futures[f])
             exc = errors[0].exception()
