@@ -16,6 +16,9 @@ from explorer.core.analysis.dive_tree import DTree, dive_tree
 from explorer.core.analysis.gosort import go_sort
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.union import UnionTree
+from explorer.core.fs.whiteout import PREFIX, whiteout_name
+
+_DOUBLE_SEP = b"/.wh..wh."
 
 
 @dataclass
@@ -42,60 +45,102 @@ class Efficiency:
     reclaimable: int
 
 
-class _Abort(Exception):
-    pass
-
-
 class _Stacked:
-    """dive's StackTreeRange(trees, 0, k), advanced incrementally as k grows."""
+    """dive's StackTreeRange(trees, 0, k), advanced incrementally as k grows.
 
-    def __init__(self, trees: list[DTree]) -> None:
-        self.trees = trees
-        self.tree = trees[0].copy()
+    Only a whiteout needs it (to size what it deletes), so the trees are built on demand."""
+
+    def __init__(self, indexes: list[LayerIndex]) -> None:
+        self.indexes = indexes
+        self.trees: dict[int, DTree] = {}
+        self.tree: DTree | None = None
         self.k = -1
 
+    def layer(self, i: int) -> DTree:
+        tree = self.trees.get(i)
+        if tree is None:
+            tree = self.trees[i] = dive_tree(self.indexes[i])
+        return tree
+
     def upto(self, k: int) -> DTree:
+        if k == 0 and self.tree is None and not self.indexes[0].whiteouts:
+            return self.layer(0)  # stacking layer 0 on itself changes nothing then
+        if self.tree is None:
+            self.tree = self.layer(0).copy()
         while self.k < k:
             self.k += 1
-            self.tree.stack(self.trees[self.k])
+            self.tree.stack(self.layer(self.k))
         return self.tree
+
+
+def _leaves(index: LayerIndex) -> list[tuple[bytes, int, bool]]:
+    """The leaves of dive's tree of one layer, in dive's visiting order.
+
+    Each is ``(dive path, size, is_whiteout)``.  dive visits children sorted by name, child
+    first, so leaves (never ancestors of one another) come in component order.
+    """
+    nodes: dict[bytes, tuple[int, bool]] = {}
+    for entry in index.entries:
+        cut = (b"/" + entry.path).find(_DOUBLE_SEP)
+        if cut < 0:
+            nodes[entry.path] = (entry.size, False)
+        elif cut > 0:  # dive stops at an AUFS name, keeping the parents it made
+            nodes.setdefault(entry.path[:cut - 1], (0, False))
+    for path in index.whiteouts:
+        nodes.setdefault(whiteout_name(path), (0, True))
+    for directory in index.opaque_dirs:
+        if directory:
+            nodes.setdefault(directory, (0, False))
+    parents: set[bytes] = set()
+    for path in nodes:
+        parent = path.rpartition(b"/")[0]
+        while parent and parent not in parents:
+            parents.add(parent)
+            parent = parent.rpartition(b"/")[0]
+    leaves = sorted((p for p in nodes if p not in parents), key=lambda p: p.split(b"/"))
+    out = []
+    for tree_path in leaves:
+        size, is_whiteout = nodes[tree_path]
+        if is_whiteout:
+            parent, _, name = tree_path.rpartition(b"/")
+            name = name[len(PREFIX):]
+            tree_path = parent + b"/" + name if parent else name
+        out.append((b"/" + tree_path, size, is_whiteout))
+    return out
 
 
 def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
     """The efficiency score and dive's inefficient-path list (largest first)."""
     if not indexes:
         return 1.0, []
-    trees = [dive_tree(ix) for ix in indexes]
     uses: dict[bytes, PathUse] = {}
     matches: list[PathUse] = []
-    stacked = _Stacked(trees)
-    for current, tree in enumerate(trees):
-        try:
-            for node in tree.root.post_order():
-                if node.children:
-                    continue
-                path = node.path()
-                use = uses.get(path)
-                if use is None:
-                    use = uses[path] = PathUse(path)
-                if node.is_whiteout:
-                    below = stacked.upto(current - 1) if current > 0 else trees[0]
-                    previous = below.get(path)
-                    if previous is None:
-                        raise _Abort
-                    size = 0
-                    if previous.is_dir:
-                        size = previous.size + sum(n.size for n in previous.post_order_all())
-                else:
-                    size = node.size
-                use.size += size
-                if use.min_size < 0 or size < use.min_size:
-                    use.min_size = size
-                use.count += 1
-                if use.count == 2:
-                    matches.append(use)
-        except _Abort:
-            continue
+    stacked = _Stacked(indexes)
+    leaves_of: dict[int, list[tuple[bytes, int, bool]]] = {}
+    for current, index in enumerate(indexes):
+        leaves = leaves_of.get(id(index))
+        if leaves is None:
+            leaves = leaves_of[id(index)] = _leaves(index)
+        for path, node_size, is_whiteout in leaves:
+            use = uses.get(path)
+            if use is None:
+                use = uses[path] = PathUse(path)
+            if is_whiteout:
+                below = stacked.upto(current - 1) if current > 0 else stacked.layer(0)
+                previous = below.get(path)
+                if previous is None:
+                    break  # dive ends this layer's walk here
+                size = 0
+                if previous.is_dir:
+                    size = previous.size + sum(n.size for n in previous.post_order_all())
+            else:
+                size = node_size
+            use.size += size
+            if use.min_size < 0 or size < use.min_size:
+                use.min_size = size
+            use.count += 1
+            if use.count == 2:
+                matches.append(use)
     minimum = sum(u.min_size for u in uses.values())
     discovered = sum(u.size for u in uses.values())
     score = 1.0 if discovered == 0 else minimum / discovered
@@ -107,13 +152,17 @@ def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
 
 def reclaimable_bytes(indexes: list[LayerIndex], top: UnionTree) -> int:
     """Bytes of regular files stored in some layer but invisible in the final filesystem."""
+    visible: set[tuple[int, int]] = set()
+    stack = [top.root]
+    while stack:
+        node = stack.pop()
+        visible.add((node.layer, id(node.entry)))
+        if node.children:
+            stack.extend(node.children.values())
     total = 0
     for layer_no, index in enumerate(indexes):
         for entry in index.entries:
-            if not entry.size or entry.is_dir:
-                continue
-            node = top.get(entry.path)
-            if node is None or node.layer != layer_no or node.entry is not entry:
+            if entry.size and not entry.is_dir and (layer_no, id(entry)) not in visible:
                 total += entry.size
     return total
 

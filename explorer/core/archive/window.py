@@ -43,11 +43,12 @@ class FileWindow(io.RawIOBase):
         want = min(len(buffer), self._size - self._pos)
         if want <= 0:
             return 0
-        data = os.pread(self._fd, want, self._start + self._pos)
-        n = len(data)
+        view = memoryview(buffer)
+        if len(view) > want:
+            view = view[:want]
+        n = os.preadv(self._fd, [view], self._start + self._pos)
         if n == 0:
             raise OSError(f"unexpected end of file at byte {self._start + self._pos}")
-        buffer[:n] = data
         self._pos += n
         return n
 

@@ -80,6 +80,9 @@ class _Applier:
         self.owned: set[int] = set()
         self.root = self._own(lower.root)
         self.warnings: list[str] = []
+        self.dirs: dict[bytes, Node] = {b"": self.root}
+        """Owned directories by path, so entries of one directory skip the walk from the root
+        (valid because removals all happen before the first add)."""
 
     def _own(self, node: Node) -> Node:
         if id(node) in self.owned:
@@ -142,23 +145,30 @@ class _Applier:
         parent.children[parts[-1]] = emptied
 
     def add(self, entry: FileEntry) -> None:
-        parts = entry.path.split(b"/")
-        parent = self._parent(parts, create=True)
-        if parent is None or parent.children is None:
-            self.warnings.append(
-                f"Layer {self.layer_no}: {display_path(entry.path)} is dropped: a parent is not a "
-                "directory."
-            )
-            return
-        name = parts[-1]
+        parent_path, _, name = entry.path.rpartition(b"/")
+        parent = self.dirs.get(parent_path)
+        if parent is None:
+            parent = self._parent(entry.path.split(b"/"), create=True)
+            if parent is None or parent.children is None:
+                self.warnings.append(
+                    f"Layer {self.layer_no}: {display_path(entry.path)} is dropped: a parent is "
+                    "not a directory."
+                )
+                return
+            self.dirs[parent_path] = parent
+        assert parent.children is not None
         existing = parent.children.get(name)
         if entry.kind is EntryKind.HARDLINK and entry.digest is None:
             entry = self._resolve_hardlink(entry)
         if entry.kind is EntryKind.DIR:
             kids = dict(existing.children) if existing is not None and existing.children else {}
             node = Node(entry, self.layer_no, kids)
+            self.dirs[entry.path] = node
         else:
             node = Node(entry, self.layer_no, None)
+            if existing is not None and existing.children is not None:
+                self.dirs.clear()  # a directory became a file: cached descendants are gone
+                self.dirs[b""] = self.root
         self.owned.add(id(node))
         parent.children[name] = node
 
