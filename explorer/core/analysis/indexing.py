@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
+from explorer.core.fs.content import fill_digests, shared_file_paths
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.layer_reader import read_layer
 from explorer.core.image.loader import Archive
@@ -26,7 +27,8 @@ def index_layers(
     """Read every layer once; raises the first error (DigestMismatch, FormatError, Cancelled).
 
     Layers with the same diff_id are read once.  Largest layers start first so two workers
-    finish together.
+    finish together.  Files that are in more than one layer get content digests (uncompressed
+    layers hash them only then).
     """
     sizes = {layer.index: layer.compressed_size for layer in image.layers}
     total = sum(sizes.values())
@@ -63,4 +65,6 @@ def index_layers(
             raise exc
         for future, i in futures.items():
             results[i] = future.result()
-    return [results[unique[str(layer.diff_id)]] for layer in image.layers]
+    indexes = [results[unique[str(layer.diff_id)]] for layer in image.layers]
+    return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
+                        cancel=cancel)

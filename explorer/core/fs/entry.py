@@ -40,7 +40,9 @@ class FileEntry:
 
     ``path`` is relative to the root, normalised, without a trailing slash, as raw bytes
     (names need not be UTF-8).  ``digest`` is a content hash of regular files, used to tell
-    a modified file from a re-added identical one.
+    a modified file from a re-added identical one.  Files of uncompressed layers are hashed
+    only when something compares them (``fs.content.fill_digests``): until then ``digest`` is
+    None and ``data_offset`` says where the content starts in the layer blob.
     """
 
     path: bytes
@@ -56,6 +58,13 @@ class FileEntry:
     rdev: tuple[int, int] = (0, 0)
     implicit: bool = False
     """A directory no layer recorded, made up to hold its children."""
+    data_offset: int = -1
+    """Offset of a regular file's content in its (uncompressed) layer blob; -1 if unknown."""
+
+    @property
+    def needs_digest(self) -> bool:
+        """A regular file with content whose hash has not been computed yet."""
+        return self.digest is None and self.kind is EntryKind.FILE and self.size > 0
 
     @property
     def name(self) -> bytes:
@@ -71,10 +80,17 @@ class FileEntry:
         return stat.filemode(_TYPE_BITS[self.kind] | (self.mode & 0o7777))
 
     def same_content(self, other: FileEntry) -> bool:
-        """What counts as a modification: type, content, link, mode, uid, gid (not mtime)."""
+        """What counts as a modification: type, content, link, mode, uid, gid (not mtime).
+
+        Content not hashed yet (see ``needs_digest``) is judged by size and mtime, as rsync
+        does; the core hashes every file it compares, so this is only a safety net."""
+        if self.needs_digest or other.needs_digest:
+            same_data = self.mtime == other.mtime
+        else:
+            same_data = self.digest == other.digest
         return (
             self.kind == other.kind
-            and self.digest == other.digest
+            and same_data
             and self.link == other.link
             and (self.mode & 0o7777) == (other.mode & 0o7777)
             and self.uid == other.uid

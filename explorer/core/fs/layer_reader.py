@@ -13,7 +13,7 @@ from typing import Any
 
 import xxhash
 
-from explorer.core.archive.compression import SNIFF_BYTES, sniff
+from explorer.core.archive.compression import SNIFF_BYTES, Compression, sniff
 from explorer.core.archive.source import Source
 from explorer.core.digest import Digest
 from explorer.core.errors import DigestMismatch, FormatError, LimitExceeded, TruncatedError
@@ -22,6 +22,7 @@ from explorer.core.fs import whiteout
 from explorer.core.fs.blob_stream import BlobStream
 from explorer.core.fs.entry import EntryKind, FileEntry
 from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.plain_blob import PlainBlob
 from explorer.core.image.model import LayerInfo
 from explorer.core.limits import DEFAULT_LIMITS, Limits
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
@@ -81,10 +82,11 @@ class _Archive:
         la.support_format_tar(self.p)
         self._callbacks: list[object] = []
 
-    def open(self, read: Any) -> int:
+    def open(self, read: Any, skip: Any = None) -> int:
         cb = la.READ_CALLBACK(read)
-        self._callbacks.append(cb)
-        rc: int = la.read_open(self.p, None, _NO_OPEN, cb, _NO_CLOSE)
+        skip_cb = la.SKIP_CALLBACK(skip) if skip is not None else _NO_SKIP
+        self._callbacks += [cb, skip_cb]
+        rc: int = la.read_open2(self.p, None, _NO_OPEN, cb, skip_cb, _NO_CLOSE)
         return rc
 
     def free(self) -> None:
@@ -95,6 +97,7 @@ class _Archive:
 
 _NO_OPEN = ctypes.cast(ctypes.c_void_p(), la.OPEN_CALLBACK)
 _NO_CLOSE = ctypes.cast(ctypes.c_void_p(), la.CLOSE_CALLBACK)
+_NO_SKIP = ctypes.cast(ctypes.c_void_p(), la.SKIP_CALLBACK)
 
 
 def read_layer(
@@ -108,22 +111,27 @@ def read_layer(
 ) -> LayerIndex:
     """Index one layer; raises DigestMismatch, FormatError, TruncatedError, Cancelled."""
     entry = source.entry(layer.blob_name, what=f"layer {layer.index} blob")
+    what = f"Layer {layer.index} ({layer.blob_name})"
+    algorithm = layer.digest.algorithm if layer.digest else "sha256"
     with source.open(entry.name) as window:
-        head = window.read(SNIFF_BYTES)
-        window.seek(0)
-        stream = BlobStream(
-            window, size=entry.size, compression=sniff(head),
-            algorithm=layer.digest.algorithm if layer.digest else "sha256",
-            what=f"Layer {layer.index} ({layer.blob_name})", progress=progress, cancel=cancel,
-        )
-        return _Reader(layer, stream, limits, cancel).run(verify)
+        compression = sniff(window.read(SNIFF_BYTES))
+        if compression is not Compression.NONE:
+            window.seek(0)
+            stream = BlobStream(window, size=entry.size, compression=compression,
+                                algorithm=algorithm, what=what, progress=progress,
+                                cancel=cancel)
+            return _Reader(layer, stream, limits, cancel).run(verify)
+    plain = PlainBlob(lambda: source.open(entry.name), size=entry.size, algorithm=algorithm,
+                      what=what, progress=progress, cancel=cancel)
+    return _Reader(layer, plain, limits, cancel).run(verify)
 
 
 class _Reader:
-    def __init__(self, layer: LayerInfo, stream: BlobStream, limits: Limits,
+    def __init__(self, layer: LayerInfo, stream: BlobStream | PlainBlob, limits: Limits,
                  cancel: CancelToken) -> None:
         self.layer = layer
         self.stream = stream
+        self.lazy_content = isinstance(stream, PlainBlob)
         self.limits = limits
         self.cancel = cancel
         self.warnings: list[str] = []
@@ -149,7 +157,8 @@ class _Reader:
     def run(self, verify: bool) -> LayerIndex:
         tar = _Archive()
         try:
-            if tar.open(self.stream.read) < la.ARCHIVE_WARN:
+            skip = self.stream.skip if isinstance(self.stream, PlainBlob) else None
+            if tar.open(self.stream.read, skip) < la.ARCHIVE_WARN:
                 raise self._fail(tar)
             self._entries(tar)
             self.stream.drain()
@@ -271,12 +280,17 @@ class _Reader:
             return
         link = b""
         digest = None
+        offset = -1
         if kind is EntryKind.FILE:
             if size > 0:
                 if la.entry_sparse_count(p) > 0:
                     self.warnings.append(f"Layer {self.layer.index}: {_shown(raw_path)!r} is a "
                                          "sparse file.")
-                digest = self._content_digest(tar, size)
+                    digest = self._content_digest(tar, size)
+                elif self.lazy_content:
+                    offset = la.filter_bytes(tar.p, -1)
+                else:
+                    digest = self._content_digest(tar, size)
             else:
                 digest = _EMPTY
         elif kind is EntryKind.SYMLINK:
@@ -287,7 +301,7 @@ class _Reader:
         if kind is EntryKind.CHAR or kind is EntryKind.BLOCK:
             rdev = (la.entry_rdevmajor(p), la.entry_rdevminor(p))
         fe = FileEntry(path, kind, mode & 0o7777, la.entry_uid(p), la.entry_gid(p), size,
-                       la.entry_mtime(p), link, digest, la.xattrs(p), rdev)
+                       la.entry_mtime(p), link, digest, la.xattrs(p), rdev, False, offset)
         by_path = self.by_path
         if path in by_path:
             self.shadowed.append(path)

@@ -15,6 +15,10 @@ from typing import Any
 from libarchive import ffi as _lc_ffi
 
 lib = ctypes.CDLL(_lc_ffi.libarchive_path)
+_quick = ctypes.PyDLL(_lc_ffi.libarchive_path)
+"""The same library for calls that only read a struct field: these keep the GIL, because
+releasing and re-taking it costs more than the call, and with a hashing thread waiting for
+the GIL every release turns into a thread switch."""
 
 ARCHIVE_EOF = 1
 ARCHIVE_OK = 0
@@ -26,10 +30,11 @@ ARCHIVE_FATAL = -30
 READ_CALLBACK = ctypes.CFUNCTYPE(c_ssize_t, _p, _p, POINTER(_p))
 OPEN_CALLBACK = ctypes.CFUNCTYPE(c_int, _p, _p)
 CLOSE_CALLBACK = ctypes.CFUNCTYPE(c_int, _p, _p)
+SKIP_CALLBACK = ctypes.CFUNCTYPE(c_int64, _p, _p, c_int64)
 
 
-def _bind(name: str, argtypes: list[Any], restype: Any) -> Any:
-    f = getattr(lib, "archive_" + name)
+def _bind(name: str, argtypes: list[Any], restype: Any, *, quick: bool = False) -> Any:
+    f = getattr(_quick if quick else lib, "archive_" + name)
     f.argtypes = argtypes
     f.restype = restype
     return f
@@ -38,7 +43,11 @@ def _bind(name: str, argtypes: list[Any], restype: Any) -> Any:
 read_new = _bind("read_new", [], _p)
 read_free = _bind("read_free", [_p], c_int)
 read_open = _bind("read_open", [_p, _p, OPEN_CALLBACK, READ_CALLBACK, CLOSE_CALLBACK], c_int)
-read_next_header2 = _bind("read_next_header2", [_p, _p], c_int)
+read_open2 = _bind(
+    "read_open2", [_p, _p, OPEN_CALLBACK, READ_CALLBACK, SKIP_CALLBACK, CLOSE_CALLBACK], c_int
+)
+filter_bytes = _bind("filter_bytes", [_p, c_int], c_int64, quick=True)
+read_next_header2 = _bind("read_next_header2", [_p, _p], c_int, quick=True)
 read_data = _bind("read_data", [_p, _p, c_size_t], c_ssize_t)
 read_data_skip = _bind("read_data_skip", [_p], c_int)
 error_string = _bind("error_string", [_p], c_char_p)
@@ -53,24 +62,24 @@ filter_count = _bind("filter_count", [_p], c_int)
 
 entry_new = _bind("entry_new", [], _p)
 entry_free = _bind("entry_free", [_p], None)
-entry_pathname = _bind("entry_pathname", [_p], c_char_p)
-entry_pathname_utf8 = _bind("entry_pathname_utf8", [_p], c_char_p)
-entry_filetype = _bind("entry_filetype", [_p], c_uint)
-entry_perm = _bind("entry_perm", [_p], c_uint)
-entry_mode = _bind("entry_mode", [_p], c_uint)
-entry_uid = _bind("entry_uid", [_p], c_int64)
-entry_gid = _bind("entry_gid", [_p], c_int64)
-entry_size = _bind("entry_size", [_p], c_int64)
-entry_mtime = _bind("entry_mtime", [_p], c_int64)
-entry_symlink = _bind("entry_symlink", [_p], c_char_p)
-entry_hardlink = _bind("entry_hardlink", [_p], c_char_p)
-entry_rdevmajor = _bind("entry_rdevmajor", [_p], c_uint)
-entry_rdevminor = _bind("entry_rdevminor", [_p], c_uint)
-entry_xattr_reset = _bind("entry_xattr_reset", [_p], c_int)
+entry_pathname = _bind("entry_pathname", [_p], c_char_p, quick=True)
+entry_pathname_utf8 = _bind("entry_pathname_utf8", [_p], c_char_p, quick=True)
+entry_filetype = _bind("entry_filetype", [_p], c_uint, quick=True)
+entry_perm = _bind("entry_perm", [_p], c_uint, quick=True)
+entry_mode = _bind("entry_mode", [_p], c_uint, quick=True)
+entry_uid = _bind("entry_uid", [_p], c_int64, quick=True)
+entry_gid = _bind("entry_gid", [_p], c_int64, quick=True)
+entry_size = _bind("entry_size", [_p], c_int64, quick=True)
+entry_mtime = _bind("entry_mtime", [_p], c_int64, quick=True)
+entry_symlink = _bind("entry_symlink", [_p], c_char_p, quick=True)
+entry_hardlink = _bind("entry_hardlink", [_p], c_char_p, quick=True)
+entry_rdevmajor = _bind("entry_rdevmajor", [_p], c_uint, quick=True)
+entry_rdevminor = _bind("entry_rdevminor", [_p], c_uint, quick=True)
+entry_xattr_reset = _bind("entry_xattr_reset", [_p], c_int, quick=True)
 entry_xattr_next = _bind(
     "entry_xattr_next", [_p, POINTER(c_char_p), POINTER(_p), POINTER(c_size_t)], c_int
 )
-entry_sparse_count = _bind("entry_sparse_count", [_p], c_int)
+entry_sparse_count = _bind("entry_sparse_count", [_p], c_int, quick=True)
 
 __all__ = ["c_longlong"]
 

@@ -1,0 +1,65 @@
+"""Content digests: uncompressed layers hash a file only when another layer has the same path.
+
+Whatever the compression, a file rewritten with different bytes (same size, same mtime) is
+*modified* and a file re-added with the same bytes is *unchanged*: the figures must not depend
+on which files were hashed while reading and which on demand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from explorer.core.fs.diff import DiffKind
+from explorer.core.fs.entry import EntryKind
+from explorer.core.inspection import inspect_path
+from tests.core.factories import DockerArchive, OciArchive
+
+BASE = [("etc", None, "dir"), ("etc/a.conf", b"alpha=1\n", "file"),
+        ("etc/b.conf", b"beta=1\n", "file"), ("etc/only-base", b"x" * 5000, "file"),
+        ("etc/hard", "etc/a.conf", "hardlink")]
+TOP = [("etc", None, "dir"),
+       ("etc/a.conf", b"alpha=2\n", "file"),   # same size and mtime, other bytes
+       ("etc/b.conf", b"beta=1\n", "file"),    # the very same bytes again
+       ("etc/hard", "etc/b.conf", "hardlink"),  # now names a file with other content
+       ("etc/new", b"new\n", "file")]
+
+
+def _kinds(path: Path) -> dict[bytes, DiffKind]:
+    with inspect_path(str(path)) as ins:
+        return {n.path: n.kind for n in ins.layer_changes(1).walk()}
+
+
+@pytest.mark.parametrize("fmt", ["docker-plain", "oci-gzip", "oci-zstd"])
+def test_modified_and_readded_files_are_told_apart(tmp_path: Path, fmt: str) -> None:
+    archive = (DockerArchive([BASE, TOP]) if fmt == "docker-plain"
+               else OciArchive([BASE, TOP], compression=fmt.split("-")[1]))  # type: ignore[arg-type]
+    kinds = _kinds(archive.write(tmp_path / "img.tar"))
+    assert kinds[b"etc/a.conf"] is DiffKind.MODIFIED
+    assert kinds[b"etc/b.conf"] is DiffKind.UNCHANGED
+    assert kinds[b"etc/hard"] is DiffKind.MODIFIED
+    assert kinds[b"etc/new"] is DiffKind.ADDED
+
+
+def test_plain_layers_hash_only_the_files_two_layers_share(tmp_path: Path) -> None:
+    path = DockerArchive([BASE, TOP]).write(tmp_path / "img.tar")
+    with inspect_path(str(path)) as ins:
+        base = {e.path: e for e in ins.indexes[0].entries}
+        top = {e.path: e for e in ins.indexes[1].entries}
+    assert base[b"etc/only-base"].digest is None, "a file no other layer has is not hashed"
+    assert base[b"etc/only-base"].data_offset > 0
+    assert base[b"etc/a.conf"].digest is not None and top[b"etc/a.conf"].digest is not None
+    assert base[b"etc/hard"].kind is EntryKind.HARDLINK
+    assert base[b"etc/hard"].digest == base[b"etc/a.conf"].digest
+
+
+def test_digests_on_demand_equal_digests_while_reading(tmp_path: Path) -> None:
+    plain = DockerArchive([BASE, TOP]).write(tmp_path / "plain.tar")
+    gz = OciArchive([BASE, TOP], compression="gzip").write(tmp_path / "gz.tar")
+    with inspect_path(str(plain)) as a, inspect_path(str(gz)) as b:
+        for ia, ib in zip(a.indexes, b.indexes, strict=True):
+            da = {e.path: e.digest for e in ia.entries if e.digest is not None}
+            db = {e.path: e.digest for e in ib.entries}
+            assert da, "some files were hashed"
+            assert all(db[p] == d for p, d in da.items())
