@@ -107,8 +107,19 @@ class TarSource:
     def member(self, name: str) -> Member | None:
         return self.index.last.get(name)
 
-    def _resolve(self, name: str, *, what: str) -> Member:
+    def _lookup(self, name: str, *, what: str) -> Member | None:
+        """The one member called ``name``; two copies are refused (BAD-INPUT A6): Docker
+        reads the last, containers/image the first, so no answer would be the right one."""
         m = self.index.last.get(name)
+        if m is not None and self.index.first[name] is not m:
+            raise FormatError(
+                f"The archive holds the {what} {name!r} twice; Docker, containerd and podman "
+                "would read different copies, so it is refused."
+            )
+        return m
+
+    def _resolve(self, name: str, *, what: str) -> Member:
+        m = self._lookup(name, what=what)
         hops = 0
         seen = {name}
         while m is not None and m.kind in (MemberKind.SYMLINK, MemberKind.HARDLINK):
@@ -131,7 +142,7 @@ class TarSource:
             if target in seen:
                 raise FormatError(f"The {what} {name!r} is a link loop.")
             seen.add(target)
-            m = self.index.last.get(target)
+            m = self._lookup(target, what=what)
             if m is None:
                 raise MissingBlobError(
                     f"The {what} {name!r} links to {target!r}, which is not in the archive."

@@ -177,9 +177,8 @@ def _check_end(
     if len(marker) < tarfile.BLOCKSIZE:
         if not members:
             raise FormatError("Not a tar archive: the file is empty or too short.")
-        if not marker and end == file_size:
-            warnings.append("The archive ends without the tar end-of-archive marker.")
-            return
+        # Even a cut exactly between two members is a cut (BAD-INPUT A2): a download that
+        # stopped before manifest.json must not pass for "a tar that is not an image".
         raise TruncatedError(
             f"The archive is truncated at byte {file_size}: it ends without the tar "
             "end-of-archive marker."
