@@ -90,13 +90,14 @@ def our_dive_figures(insp: Inspection) -> DiveFigures:
     )
 
 
-def assert_same_figures(ours: DiveFigures, theirs: DiveFigures) -> None:
-    """Field by field, so a failure names the figure that differs."""
-    assert ours.layers == theirs.layers, "per-layer (size, diff_id, command)"
-    assert ours.size == theirs.size, "image size"
-    assert ours.wasted == theirs.wasted, "wasted bytes"
-    assert ours.score == theirs.score, "efficiency score"
-    assert ours.inefficient == theirs.inefficient, "inefficient files, in dive's order"
+def assert_same_figures(ours: DiveFigures, theirs: DiveFigures, what: str = "") -> None:
+    """Field by field, so a failure names the figure that differs (and ``what`` was read)."""
+    at = f"{what}: " if what else ""
+    assert ours.layers == theirs.layers, f"{at}per-layer (size, diff_id, command)"
+    assert ours.size == theirs.size, f"{at}image size"
+    assert ours.wasted == theirs.wasted, f"{at}wasted bytes"
+    assert ours.score == theirs.score, f"{at}efficiency score"
+    assert ours.inefficient == theirs.inefficient, f"{at}inefficient files, in dive's order"
 
 
 def ci_report_body(text: str) -> list[str]:
@@ -120,7 +121,12 @@ def run_dive_ci(archive: Path, args: tuple[str, ...] = CI_ARGS) -> CiRun:
     return CiRun(proc.returncode, ci_report_body(proc.stdout))
 
 
-def run_our_ci(archive: Path, args: tuple[str, ...] = CI_ARGS) -> CiRun:
-    proc = subprocess.run([sys.executable, "-m", "explorer.app.cli", "ci", str(archive), *args],
-                          capture_output=True, text=True, timeout=600, check=False)
+def run_our_ci(archive: Path, args: tuple[str, ...] = CI_ARGS, *,
+               image: str | None = None) -> CiRun:
+    """``layer-explorer ci`` as a user runs it; ``image`` is its ``--image`` (dive: "0")."""
+    pick = ("--image", image) if image is not None else ()
+    proc = subprocess.run(
+        [sys.executable, "-m", "explorer.app.cli", "ci", str(archive), *pick, *args],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
     return CiRun(proc.returncode, ci_report_body(proc.stdout))
