@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+# Helper modules that assert: let pytest show the differing values, as in test modules.
+pytest.register_assert_rewrite("tests.core.dive_oracle", "tests.core.umoci_oracle",
+                               "tests.core.large_corpus")
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 
