@@ -34,7 +34,8 @@ def _image_arg(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="layer-explorer",
-        description="See container image tarballs as the layer stack they are.",
+        description="See container image tarballs as the layer stack they are. Without a "
+        "command, opens the window: layer-explorer [IMAGE ...] [--screenshot OUT.png].",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -152,7 +153,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {"inspect": cmd_inspect, "ls": cmd_ls, "ci": cmd_ci, "demo": cmd_demo}
 
 
+def wants_gui(argv: Sequence[str]) -> bool:
+    """``layer-explorer [IMAGE ...] [options]`` opens the window; a command runs headless."""
+    if any(a in ("-h", "--help", "--version") for a in argv[:1]):
+        return False
+    return not argv or argv[0] not in COMMANDS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if wants_gui(argv):
+        from explorer.app.main import main as gui_main  # Qt is imported only here
+
+        return gui_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

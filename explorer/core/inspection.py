@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from explorer.core.analysis.efficiency import Efficiency, analyze_efficiency
 from explorer.core.analysis.indexing import index_layers
-from explorer.core.fs.diff import DiffNode, LayerContext, diff_trees
+from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.union import UnionStack, UnionTree
 from explorer.core.image.loader import Archive, open_archive
@@ -51,6 +51,24 @@ class Inspection:
         """Layers 1..layer against the base layer (dive's aggregated mode)."""
         i = self._layer(layer)
         return diff_trees(self.stack.at(0) if i > 0 else self.stack.at(-1), self.stack.at(i))
+
+    def path_history(self, path: bytes) -> list[tuple[int, DiffKind]]:
+        """Every layer that added, changed, rewrote unchanged or removed ``path`` (bottom-up)."""
+        out = []
+        below = self.stack.at(-1).get(path)
+        for i in range(len(self.indexes)):
+            here = self.stack.at(i).get(path)
+            if here is not below:
+                if below is None:
+                    out.append((i, DiffKind.ADDED))
+                elif here is None:
+                    out.append((i, DiffKind.REMOVED))
+                elif not here.entry.same_content(below.entry):
+                    out.append((i, DiffKind.MODIFIED))
+                elif here.layer == i:
+                    out.append((i, DiffKind.UNCHANGED))  # written again, same content
+            below = here
+        return out
 
     def _layer(self, layer: int | None) -> int:
         n = len(self.indexes)

@@ -1,0 +1,189 @@
+"""The layer stack as a table, like ``docker history`` with the facts dive shows.
+
+Layers are rows; ``empty_layer`` history entries (ENV, CMD, ...) sit dimmed between the layers
+they were recorded between.  Sizes are the blob size until the layer is indexed, then dive's
+layer size.  Top-down (as ``docker history`` prints) or bottom-up.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+
+from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.humanize import dive_bytes
+from explorer.core.image.model import HistoryEntry, Image, LayerInfo
+from explorer.qt.style import dimmed
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Column(enum.IntEnum):
+    INDEX = 0
+    SIZE = 1
+    COMMAND = 2
+    CREATED = 3
+    DIGEST = 4
+
+
+HEADERS = ("#", "Size", "Command", "Created", "Diff ID")
+
+LayerRole = Qt.ItemDataRole.UserRole + 1
+"""The layer number of a row (None for an empty history entry)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    layer: LayerInfo | None
+    history: HistoryEntry | None
+
+    @property
+    def is_layer(self) -> bool:
+        return self.layer is not None
+
+
+def one_line(command: str) -> str:
+    text = " ".join(command.split())
+    for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
+        if text.startswith(prefix):
+            return text[len(prefix):] if "#(nop)" in prefix else "RUN " + text[len(prefix):]
+    return text
+
+
+class LayerTableModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._image: Image | None = None
+        self._indexes: list[LayerIndex] | None = None
+        self._rows: list[Row] = []
+        self._top_down = True
+
+    def set_image(self, image: Image | None) -> None:
+        self.beginResetModel()
+        self._image = image
+        self._indexes = None
+        self._rows = self._build()
+        self.endResetModel()
+
+    def set_indexes(self, indexes: list[LayerIndex] | None) -> None:
+        """Layer sizes become dive's once the layers are indexed."""
+        self._indexes = indexes
+        if self._rows:
+            self.dataChanged.emit(self.index(0, Column.SIZE),
+                                  self.index(len(self._rows) - 1, Column.SIZE))
+
+    @property
+    def top_down(self) -> bool:
+        return self._top_down
+
+    def set_top_down(self, value: bool) -> None:
+        if value != self._top_down:
+            self.beginResetModel()
+            self._top_down = value
+            self._rows = self._build()
+            self.endResetModel()
+
+    def _build(self) -> list[Row]:
+        if self._image is None:
+            return []
+        rows: list[Row] = []
+        for layer in self._image.layers:  # bottom-up, as recorded
+            rows += [Row(None, h) for h in layer.empty_before]
+            rows.append(Row(layer, layer.history))
+        rows += [Row(None, h) for h in self._image.trailing_empty]
+        if self._top_down:
+            rows.reverse()
+        return rows
+
+    def row_of_layer(self, layer: int) -> int:
+        for i, row in enumerate(self._rows):
+            if row.layer is not None and row.layer.index == layer:
+                return i
+        return -1
+
+    def row(self, row: int) -> Row | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    # ----------------------------------------------------------------- Qt
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        row = self._rows[index.row()]
+        if row.is_layer:
+            return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return Qt.ItemFlag.ItemIsEnabled
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = Column(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, column)
+        if role == Qt.ItemDataRole.ForegroundRole and not row.is_layer:
+            return dimmed()
+        if role == Qt.ItemDataRole.FontRole and not row.is_layer:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.SIZE, Column.INDEX):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == LayerRole:
+            return row.layer.index if row.layer is not None else None
+        return None
+
+    def _size(self, layer: LayerInfo) -> tuple[str, str]:
+        if self._indexes is not None:
+            ix = self._indexes[layer.index]
+            return dive_bytes(ix.size), f"{ix.size:,} bytes in the layer's files"
+        return (dive_bytes(layer.compressed_size) + "*",
+                f"{layer.compressed_size:,} bytes stored (not indexed yet)")
+
+    def _display(self, row: Row, column: Column) -> str:
+        layer = row.layer
+        if column is Column.INDEX:
+            if layer is None:
+                return ""
+            return f"{layer.index} (base)" if layer.index == 0 else str(layer.index)
+        if column is Column.SIZE:
+            return self._size(layer)[0] if layer is not None else "empty"
+        if column is Column.COMMAND:
+            if layer is not None:
+                return one_line(layer.command)
+            return one_line(row.history.created_by) if row.history else ""
+        if column is Column.CREATED:
+            created = row.history.created if row.history else ""
+            return created[:19].replace("T", " ")
+        if layer is None:
+            return ""
+        return layer.diff_id.short
+
+    def _tooltip(self, row: Row, column: Column) -> str:
+        layer = row.layer
+        if column is Column.SIZE and layer is not None:
+            return self._size(layer)[1]
+        if column is Column.DIGEST and layer is not None:
+            return f"diff_id {layer.diff_id}\nblob {layer.digest or 'unknown'}"
+        if column is Column.INDEX and layer is not None and layer.index == 0:
+            return "The base layer: the root filesystem the image starts from."
+        command = layer.command if layer else (row.history.created_by if row.history else "")
+        return command

@@ -1,0 +1,139 @@
+"""One opened archive in the GUI: open -> (choose an image) -> image ready -> indexed.
+
+Each step is a job; the window listens to the signals.  The layer stack can be shown as soon
+as ``image_ready`` arrives (config and manifest only); trees wait for ``indexed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.analysis.indexing import index_layers
+from explorer.core.errors import ExplorerError
+from explorer.core.fs.union import UnionStack
+from explorer.core.image.loader import Archive, open_archive
+from explorer.core.image.model import Image, ImageRef
+from explorer.core.inspection import Inspection
+from explorer.core.tasks import CancelToken, Progress
+from explorer.qt.jobs import Job
+
+
+class Session(QObject):
+    choose = Signal(list)
+    """The archive holds several images: list[ImageRef]; answer with ``select``."""
+    image_ready = Signal(object)
+    """Image (config and layers described, nothing indexed yet)."""
+    indexed = Signal(object)
+    """Inspection (every layer read and verified, union and efficiency computed)."""
+    failed = Signal(object)
+    progress = Signal(str, int, int)
+    """What is happening, done, total."""
+    finished = Signal()
+    """Loading stopped: indexed, failed or cancelled."""
+
+    def __init__(self, path: str, *, selector: str | None = None, verify: bool = True,
+                 run_sync: bool = False, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.selector = selector
+        self.verify = verify
+        self.run_sync = run_sync
+        self.archive: Archive | None = None
+        self.image: Image | None = None
+        self.inspection: Inspection | None = None
+        self.job: Job | None = None
+        self.cancelled = False
+
+    # ----------------------------------------------------------------- steps
+
+    def start(self) -> None:
+        def work(progress: Progress, cancel: CancelToken) -> Archive:
+            return open_archive(self.path, progress=progress, cancel=cancel)
+
+        self._run(work, "Opening", self._opened)
+
+    def _opened(self, archive: Archive) -> None:
+        self.archive = archive
+        if self.selector is None and len(archive.refs) > 1:
+            self.choose.emit(list(archive.refs))
+            return
+        try:
+            ref = archive.select(self.selector)
+        except ExplorerError as exc:
+            self._fail(exc)
+            return
+        self.select(ref)
+
+    def select(self, ref: ImageRef) -> None:
+        archive = self.archive
+        assert archive is not None
+
+        def work(_progress: Progress, _cancel: CancelToken) -> Image:
+            return archive.load(ref)
+
+        self._run(work, "Reading the image config", self._loaded)
+
+    def _loaded(self, image: Image) -> None:
+        self.image = image
+        self.image_ready.emit(image)
+        archive = self.archive
+        assert archive is not None
+
+        def work(progress: Progress, cancel: CancelToken) -> Inspection:
+            indexes = index_layers(archive, image, verify=self.verify, progress=progress,
+                                   cancel=cancel)
+            inspection = Inspection(archive, image, indexes, UnionStack(indexes))
+            inspection.stack.top  # noqa: B018 - build the union trees off the GUI thread
+            inspection.efficiency  # noqa: B018 - and the analysis
+            return inspection
+
+        self._run(work, "Indexing layers", self._indexed)
+
+    def _indexed(self, inspection: Inspection) -> None:
+        self.inspection = inspection
+        self.job = None
+        self.indexed.emit(inspection)
+        self.finished.emit()
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _run(self, work: Any, what: str, then: Any) -> None:
+        job = Job(work, name=what, parent=self)
+        self.job = job
+        job.progress.connect(lambda d, t: self.progress.emit(what, d, t))
+        job.finished.connect(then)
+        job.failed.connect(self._fail)
+        job.cancelled.connect(self._on_cancelled)
+        self.progress.emit(what, 0, 0)
+        if self.run_sync:
+            job.run()
+        else:
+            job.start()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.job = None
+        self.failed.emit(exc)
+        self.close()
+        self.finished.emit()
+
+    def _on_cancelled(self) -> None:
+        self.job = None
+        self.cancelled = True
+        self.close()
+        self.finished.emit()
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+        elif self.archive is not None and self.inspection is None:
+            self._on_cancelled()  # waiting for the user to choose an image
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()

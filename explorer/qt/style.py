@@ -1,0 +1,40 @@
+"""Colours and marks for change kinds, the same in every view, readable in light and dark.
+
+Colour is never the only signal: every view also shows the kind as text (and removed entries
+struck through).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPalette
+
+from explorer.core.fs.diff import DiffKind
+
+_LIGHT = {DiffKind.ADDED: "#1b7a2f", DiffKind.MODIFIED: "#a15c00", DiffKind.REMOVED: "#c62828"}
+_DARK = {DiffKind.ADDED: "#7fd18b", DiffKind.MODIFIED: "#ffb74d", DiffKind.REMOVED: "#ef7a7a"}
+LETTERS = {DiffKind.ADDED: "A", DiffKind.MODIFIED: "M", DiffKind.REMOVED: "D",
+           DiffKind.UNCHANGED: "·"}
+
+
+def is_dark() -> bool:
+    app = QGuiApplication.instance()
+    if app is None:
+        return False
+    window = QGuiApplication.palette().color(QPalette.ColorRole.Window)
+    return window.lightness() < 128
+
+
+def kind_color(kind: DiffKind) -> QColor | None:
+    table = _DARK if is_dark() else _LIGHT
+    name = table.get(kind)
+    return QColor(name) if name else None
+
+
+def kind_brush(kind: DiffKind) -> QBrush | None:
+    color = kind_color(kind)
+    return QBrush(color) if color is not None else None
+
+
+def dimmed() -> QBrush:
+    return QBrush(QGuiApplication.palette().color(QPalette.ColorGroup.Disabled,
+                                                  QPalette.ColorRole.Text))

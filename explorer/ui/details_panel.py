@@ -1,0 +1,210 @@
+"""Facts about the image, the selected layer and the selected file."""
+
+from __future__ import annotations
+
+import datetime
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.fs.diff import DiffKind, DiffNode, summarize
+from explorer.core.fs.entry import EntryKind, display_path
+from explorer.core.humanize import dive_bytes
+from explorer.core.image.model import Image
+from explorer.core.inspection import Inspection
+
+KIND_WORDS = {DiffKind.ADDED: "added", DiffKind.MODIFIED: "changed",
+              DiffKind.REMOVED: "removed", DiffKind.UNCHANGED: "written again, same content"}
+
+
+def _row(name: str, value: str) -> str:
+    return (f"<tr><td style='padding-right:12px; color:gray'>{html.escape(name)}</td>"
+            f"<td>{value}</td></tr>")
+
+
+def _text(value: object) -> str:
+    return html.escape(str(value)) if value not in (None, "", ()) else "<i>none</i>"
+
+
+def _list(values: tuple[str, ...] | list[str] | None) -> str:
+    if not values:
+        return "<i>none</i>"
+    return "<br>".join(f"<code>{html.escape(v)}</code>" for v in values)
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    return "<table>" + "".join(_row(n, v) for n, v in rows) + "</table>"
+
+
+def image_html(image: Image, inspection: Inspection | None) -> str:
+    c = image.config
+    rows = [
+        ("Tags", _list(list(image.tags)) if image.tags else "<i>untagged</i>"),
+        ("Image ID", f"<code>{image.id}</code>"),
+        ("Format", _text(image.format)),
+        ("Created", _text(c.created)),
+        ("Author", _text(c.author)),
+        ("Platform", _text(c.platform)),
+        ("Entrypoint", _list(c.entrypoint)),
+        ("Cmd", _list(c.cmd)),
+        ("Workdir", _text(c.workdir)),
+        ("User", _text(c.user)),
+        ("Env", _list(c.env)),
+        ("Labels", _list([f"{k}={v}" for k, v in c.labels])),
+        ("Exposed ports", _list(c.exposed_ports)),
+        ("Volumes", _list(c.volumes)),
+    ]
+    if inspection is not None:
+        eff = inspection.efficiency
+        rows[3:3] = [
+            ("Total size", f"{dive_bytes(eff.size)} <span style='color:gray'>"
+                           f"({eff.size:,} bytes)</span>"),
+            ("Efficiency", f"{eff.score * 100:.4f} %"),
+            ("Wasted", f"{dive_bytes(eff.wasted)} (every copy of files stored more than once, "
+                       "as dive counts)"),
+            ("Reclaimable", f"{dive_bytes(eff.reclaimable)} (bytes no final file uses: what "
+                            "squashing would save)"),
+        ]
+    return "<h3>Image</h3>" + _table(rows)
+
+
+def layer_html(inspection: Inspection | None, image: Image, layer: int) -> str:
+    info = image.layers[layer]
+    rows = [
+        ("Layer", f"{layer} of {len(image.layers)}" + (" (base)" if layer == 0 else "")),
+        ("Command", f"<code>{html.escape(info.command)}</code>"),
+        ("Created", _text(info.history.created if info.history else "")),
+        ("Diff ID", f"<code>{info.diff_id}</code>"),
+        ("Blob digest", f"<code>{info.digest or 'learnt while reading'}</code>"),
+        ("Chain ID", f"<code>{info.chain_id}</code>"),
+        ("Media type", _text(info.media_type)),
+        ("Stored size", f"{dive_bytes(info.compressed_size)} ({info.compressed_size:,} bytes)"),
+    ]
+    if inspection is not None:
+        ix = inspection.indexes[layer]
+        s = summarize(inspection.layer_changes(layer))
+        rows += [
+            ("Size (dive)", f"{dive_bytes(ix.size)} ({ix.size:,} bytes)"),
+            ("Tar size", f"{dive_bytes(ix.tar_size)}, {ix.compression.value}"),
+            ("Entries", f"{len(ix.entries):,} · {len(ix.whiteouts)} whiteouts · "
+                        f"{len(ix.opaque_dirs)} opaque directories"),
+            ("Changes", f"{s.added:,} added · {s.modified:,} modified · {s.removed:,} removed"),
+            ("Bytes", f"+{dive_bytes(s.bytes_added)} / −{dive_bytes(s.bytes_removed)}"),
+        ]
+    return "<h3>Layer</h3>" + _table(rows)
+
+
+def file_html(inspection: Inspection, node: DiffNode) -> str:
+    e = node.entry
+    when = datetime.datetime.fromtimestamp(e.mtime, tz=datetime.UTC).strftime(
+        "%Y-%m-%d %H:%M:%S UTC")
+    rows = [
+        ("Path", f"<code>/{html.escape(display_path(node.path))}</code>"),
+        ("Type", _text(e.kind.name.lower())),
+        ("Mode", f"<code>{e.mode_string}</code> ({e.mode:04o})"),
+        ("Owner", f"{e.uid}:{e.gid}"),
+        ("Size", f"{dive_bytes(e.size)} ({e.size:,} bytes)"),
+        ("Modified", "" if e.implicit else when),
+    ]
+    if e.kind in (EntryKind.SYMLINK, EntryKind.HARDLINK):
+        rows.append(("Link target", f"<code>{html.escape(display_path(e.link))}</code>"))
+    if e.xattrs:
+        rows.append(("xattrs", _list([f"{display_path(k)} ({len(v)} bytes)"
+                                      for k, v in e.xattrs])))
+    if e.digest is not None:
+        rows.append(("Content hash", f"<code>xxh3-128:{e.digest.hex()}</code>"))
+    history = inspection.path_history(node.path)
+    lines = [f"layer {i}: {KIND_WORDS[k]}" for i, k in history]
+    rows.append(("History", _list(lines)))
+    if node.kind is DiffKind.REMOVED:
+        rows.append(("Removed", _text(node.cause.value)))
+    return "<h3>File</h3>" + _table(rows)
+
+
+class DetailsPanel(QWidget):
+    reveal = Signal(bytes)
+    """A path to show in the tree (an inefficient file was clicked)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tabs = QTabWidget(self)
+        self.image_view = QTextBrowser(self)
+        self.image_view.setObjectName("imageDetails")
+        self.layer_view = QTextBrowser(self)
+        self.layer_view.setObjectName("layerDetails")
+        self.file_view = QTextBrowser(self)
+        self.file_view.setObjectName("fileDetails")
+        self.inefficient = QTableWidget(0, 3, self)
+        self.inefficient.setObjectName("inefficientTable")
+        self.inefficient.setHorizontalHeaderLabels(["Count", "Total space", "Path"])
+        self.inefficient.verticalHeader().hide()
+        self.inefficient.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.inefficient.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.inefficient.horizontalHeader().setSectionResizeMode(
+            2, QHeaderView.ResizeMode.Stretch)
+        self.inefficient.cellActivated.connect(self._inefficient_clicked)
+        self.inefficient.cellClicked.connect(self._inefficient_clicked)
+
+        image_tab = QWidget(self)
+        box = QVBoxLayout(image_tab)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.image_view, 3)
+        box.addWidget(QLabel("Inefficient files (stored in more than one layer):", self))
+        box.addWidget(self.inefficient, 2)
+        self.tabs.addTab(image_tab, "Image")
+        self.tabs.addTab(self.layer_view, "Layer")
+        self.tabs.addTab(self.file_view, "File")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self.clear()
+
+    def clear(self) -> None:
+        self.image_view.setHtml("<p><i>No image open.</i></p>")
+        self.layer_view.setHtml("<p><i>Select a layer.</i></p>")
+        self.file_view.setHtml("<p><i>Select a file in the tree.</i></p>")
+        self.inefficient.setRowCount(0)
+
+    def show_image(self, image: Image, inspection: Inspection | None) -> None:
+        self.image_view.setHtml(image_html(image, inspection))
+        self.inefficient.setRowCount(0)
+        if inspection is None:
+            return
+        uses = inspection.efficiency.inefficient
+        self.inefficient.setRowCount(len(uses))
+        for row, use in enumerate(uses):
+            count = QTableWidgetItem(str(use.count))
+            count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            size = QTableWidgetItem(dive_bytes(use.size))
+            size.setToolTip(f"{use.size:,} bytes")
+            size.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            path = QTableWidgetItem(display_path(use.path))
+            path.setData(Qt.ItemDataRole.UserRole, use.path)
+            self.inefficient.setItem(row, 0, count)
+            self.inefficient.setItem(row, 1, size)
+            self.inefficient.setItem(row, 2, path)
+
+    def show_layer(self, inspection: Inspection | None, image: Image, layer: int) -> None:
+        self.layer_view.setHtml(layer_html(inspection, image, layer))
+
+    def show_file(self, inspection: Inspection, node: DiffNode | None) -> None:
+        if node is None:
+            self.file_view.setHtml("<p><i>Select a file in the tree.</i></p>")
+            return
+        self.file_view.setHtml(file_html(inspection, node))
+
+    def _inefficient_clicked(self, row: int, _column: int) -> None:
+        item = self.inefficient.item(row, 2)
+        if item is not None:
+            self.reveal.emit(bytes(item.data(Qt.ItemDataRole.UserRole)).lstrip(b"/"))

@@ -1,0 +1,400 @@
+"""The main window: start page, layer stack, diff tree, details, status and warnings."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+)
+
+from explorer import __version__
+from explorer.core.fs.diff import DiffNode
+from explorer.core.humanize import dive_bytes
+from explorer.core.image.model import Image, ImageRef
+from explorer.core.inspection import Inspection
+from explorer.qt.messages import Message, describe
+from explorer.qt.session import Session
+from explorer.ui.details_panel import DetailsPanel
+from explorer.ui.image_picker import ImagePicker
+from explorer.ui.layer_panel import LayerPanel
+from explorer.ui.start_page import StartPage
+from explorer.ui.tree_panel import Mode, TreePanel
+
+MAX_RECENT = 10
+ARCHIVE_FILTER = ("Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.tzst *.oci);;"
+                  "All files (*)")
+SHORTCUTS = [
+    ("Ctrl+O", "Open an image archive"), ("Ctrl+Shift+O", "Open an OCI layout folder"),
+    ("Ctrl+W", "Close the image"), ("Ctrl+Q", "Quit"), ("Ctrl+F", "Filter the tree"),
+    ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Tree mode: layer changes / aggregated / merged"),
+    ("Ctrl+T", "Toggle the layer order"), ("F1", "This list"),
+]
+
+
+class MainWindow(QMainWindow):
+    loaded = Signal(object)
+    """Inspection: the image is fully indexed and shown."""
+    image_shown = Signal(object)
+    """Image: the layer stack is shown (trees still indexing)."""
+    load_failed = Signal(object)
+    idle = Signal()
+    """Loading stopped (success, failure or cancel)."""
+
+    def __init__(self, *, settings: QSettings | None = None, run_sync: bool = False,
+                 demo_path: str | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Layer Explorer")
+        self.settings = settings or QSettings("LayerExplorer", "Layer Explorer")
+        self.run_sync = run_sync
+        self.demo_path = demo_path
+        self.session: Session | None = None
+        self.inspection: Inspection | None = None
+        self.image: Image | None = None
+        self.last_message: Message | None = None
+        self._message_box: QMessageBox | None = None
+        self.setAcceptDrops(True)
+
+        self.start = StartPage(self)
+        self.layers = LayerPanel(self)
+        self.tree = TreePanel(self)
+        self.tree.run_sync = run_sync
+        self.details = DetailsPanel(self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.layers)
+        self.splitter.addWidget(self.tree)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setSizes([480, 560, 360])
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.start)
+        self.pages.addWidget(self.splitter)
+        self.setCentralWidget(self.pages)
+
+        self.warnings = QListWidget(self)
+        self.warnings.setObjectName("warningsList")
+        self.warnings_dock = QDockWidget("Integrity warnings", self)
+        self.warnings_dock.setObjectName("warningsDock")
+        self.warnings_dock.setWidget(self.warnings)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.warnings_dock)
+        self.warnings_dock.hide()
+
+        self.status_text = QLabel(self)
+        self.status_text.setObjectName("statusText")
+        self.progress = QProgressBar(self)
+        self.progress.setMaximumWidth(240)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.clicked.connect(self.cancel_loading)
+        self.cancel_button.hide()
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+
+        self.start.open_file.connect(self.choose_file)
+        self.start.open_folder.connect(self.choose_folder)
+        self.start.open_demo.connect(self.open_demo)
+        self.start.open_recent.connect(self.open_path)
+        self.layers.layer_selected.connect(self._layer_selected)
+        self.tree.selected.connect(self._file_selected)
+        self.details.reveal.connect(self.reveal_path)
+        self._build_menus()
+        self._refresh_recent()
+        if not self.settings.value("geometry"):
+            self.resize(1400, 860)
+        self._restore_state()
+
+    # ----------------------------------------------------------------- menus
+
+    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
+                name: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        if name:
+            action.setObjectName(name)
+        self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self._action("&Open…", self.choose_file, QKeySequence.StandardKey.Open,
+                                         "actionOpen"))
+        file_menu.addAction(self._action("Open OCI layout &folder…", self.choose_folder,
+                                         "Ctrl+Shift+O"))
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addAction(self._action("Open &demo image", self.open_demo))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Close image", self.close_image, "Ctrl+W"))
+        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        view = self.menuBar().addMenu("&View")
+        for i, mode in enumerate(Mode, start=1):
+            view.addAction(self._action(f"Tree: {mode.value}",
+                                        lambda _c=False, m=mode: self.tree.set_mode(m),
+                                        f"Ctrl+{i}"))
+        view.addAction(self._action("&Filter…", self.tree.focus_filter))
+        view.addAction(self._action("Toggle layer &order",
+                                    self.layers.order.toggle, "Ctrl+T"))
+        view.addAction(self.warnings_dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard shortcuts", self.show_shortcuts, "F1"))
+        help_menu.addAction(self._action("&About Layer Explorer", self.show_about))
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{t}</td></tr>" for k, t in SHORTCUTS)
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts",
+                          f"<table cellpadding=4>{rows}</table>", parent=self)
+        box.setObjectName("shortcutsBox")
+        box.open()
+
+    def show_about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About Layer Explorer",
+                          f"<b>Layer Explorer {__version__}</b><p>See, edit and compare "
+                          "container image tarballs as the layer stack they are.</p>",
+                          parent=self)
+        box.setObjectName("aboutBox")
+        box.open()
+
+    # ----------------------------------------------------------------- recent files
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        paths = [value] if isinstance(value, str) else list(value or [])
+        return [p for p in paths if os.path.exists(p)]
+
+    def _remember(self, path: str) -> None:
+        paths = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", [path, *paths][:MAX_RECENT])
+        self._refresh_recent()
+
+    def clear_recent(self) -> None:
+        self.settings.setValue("recent", [])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        paths = self.recent_files()
+        self.start.set_recent(paths)
+        self.recent_menu.clear()
+        for path in paths:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear recent files", self.clear_recent)
+
+    # ----------------------------------------------------------------- opening
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image archive", "", ARCHIVE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open OCI layout folder")
+        if path:
+            self.open_path(path)
+
+    def open_demo(self) -> None:
+        from explorer.core.demo import default_demo_path
+
+        self.open_path(self.demo_path or default_demo_path())
+
+    def open_path(self, path: str, selector: str | None = None) -> None:
+        """Open an archive or layout folder; replaces the image shown now."""
+        self.close_image()
+        self.warnings.clear()
+        self.warnings_dock.hide()
+        session = Session(path, selector=selector, run_sync=self.run_sync, parent=self)
+        self.session = session
+        session.progress.connect(self._progress)
+        session.choose.connect(self._choose_image)
+        session.image_ready.connect(self._image_ready)
+        session.indexed.connect(self._indexed)
+        session.failed.connect(lambda exc: self._failed(exc, path))
+        session.finished.connect(self._finished)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.status_text.setText(f"Opening {path}…")
+        self.setWindowTitle(f"{os.path.basename(path.rstrip('/'))} — Layer Explorer")
+        session.start()
+
+    def cancel_loading(self) -> None:
+        if self.session is not None:
+            self.session.cancel()
+
+    def close_image(self) -> None:
+        if self.session is not None:
+            session = self.session
+            self.session = None
+            if session.busy:
+                session.cancel()
+            else:
+                session.close()
+        self.inspection = None
+        self.image = None
+        self.layers.set_image(None)
+        self.tree.set_inspection(None)
+        self.details.clear()
+        self.pages.setCurrentWidget(self.start)
+        self.status_text.setText("")
+        self.setWindowTitle("Layer Explorer")
+
+    def _choose_image(self, refs: list[ImageRef]) -> None:
+        session = self.sender()
+        picker = ImagePicker(refs, os.path.basename(self.session.path if self.session else ""),
+                             self)
+        picker.setObjectName("imagePicker")
+        self._picker = picker
+
+        def done(result: int) -> None:
+            ref = picker.chosen()
+            if session is not self.session:
+                return
+            if result == QDialog.DialogCode.Accepted and ref is not None:
+                self.session.select(ref)
+            else:
+                self.session.cancel()
+
+        picker.finished.connect(done)
+        picker.open()
+
+    def _progress(self, what: str, done: int, total: int) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(done * 1000 / total))
+            self.progress.setFormat(f"{what} %p%")
+        else:
+            self.progress.setRange(0, 0)
+        self.status_text.setText(f"{what}…")
+
+    def _image_ready(self, image: Image) -> None:
+        if self.sender() is not self.session:
+            return
+        self.image = image
+        self.layers.set_image(image)
+        self.details.show_image(image, None)
+        self.pages.setCurrentWidget(self.splitter)
+        self.layers.select_layer(len(image.layers) - 1)
+        self.image_shown.emit(image)
+
+    def _indexed(self, inspection: Inspection) -> None:
+        if self.sender() is not self.session:
+            return
+        self.inspection = inspection
+        image = inspection.image
+        self.layers.set_indexes(image, inspection.indexes)
+        layer = self.layers.current_layer()
+        self.tree.set_inspection(inspection, layer)
+        self.details.show_image(image, inspection)
+        if layer is not None:
+            self.details.show_layer(inspection, image, layer)
+        for text in inspection.warnings:
+            self.warnings.addItem(text)
+        self.warnings_dock.setVisible(bool(inspection.warnings))
+        eff = inspection.efficiency
+        self.status_text.setText(
+            f"{dive_bytes(eff.size)} · {len(image.layers)} layers · efficiency "
+            f"{eff.score * 100:.2f} % · wasted {dive_bytes(eff.wasted)} · reclaimable "
+            f"{dive_bytes(eff.reclaimable)}")
+        self._remember(inspection.archive.path)
+        self.loaded.emit(inspection)
+
+    def _failed(self, exc: BaseException, path: str) -> None:
+        message = describe(exc, path=path)
+        self.last_message = message
+        if self.image is None:
+            self.pages.setCurrentWidget(self.start)
+            self.setWindowTitle("Layer Explorer")
+        self.status_text.setText(message.title)
+        box = QMessageBox(QMessageBox.Icon.Warning, message.title, message.text, parent=self)
+        box.setObjectName("errorBox")
+        box.setDetailedText(message.details)
+        self._message_box = box
+        box.open()
+        self.load_failed.emit(exc)
+
+    def _finished(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        session = self.sender()
+        if isinstance(session, Session) and session.cancelled and session is self.session:
+            self.close_image()
+            self.status_text.setText("Cancelled.")
+        self.idle.emit()
+
+    # ----------------------------------------------------------------- selection
+
+    def _layer_selected(self, layer: int) -> None:
+        if self.image is None:
+            return
+        self.details.show_layer(self.inspection, self.image, layer)
+        if self.inspection is not None:
+            self.tree.set_layer(layer)
+
+    def _file_selected(self, node: DiffNode | None) -> None:
+        if self.inspection is not None:
+            self.details.show_file(self.inspection, node)
+            if node is not None:
+                self.details.tabs.setCurrentIndex(2)
+
+    def reveal_path(self, path: bytes) -> None:
+        """Show ``path`` in the merged tree of the top layer."""
+        if self.inspection is None:
+            return
+        self.layers.select_layer(len(self.inspection.indexes) - 1)
+        self.tree.filter_edit.clear()
+        self.tree.set_mode(Mode.MERGED)
+        self.tree.refresh()
+        self.tree.select_path(path)
+
+    # ----------------------------------------------------------------- drag and drop
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and all(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls: list[QUrl] = event.mimeData().urls()
+        paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])
+            if len(paths) > 1:
+                self.status_text.setText(f"Opened {paths[0]}; one image at a time for now "
+                                         f"({len(paths) - 1} more dropped).")
+
+    # ----------------------------------------------------------------- state
+
+    def _restore_state(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry:
+            self.restoreGeometry(geometry)
+        splitter = self.settings.value("splitter")
+        if splitter:
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("splitter", self.splitter.saveState())
+        self.close_image()
+        super().closeEvent(event)
+

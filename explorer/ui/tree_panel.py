@@ -1,0 +1,295 @@
+"""The diff tree of the selected layer: mode, filter, hide toggles, sort, expand/collapse."""
+
+from __future__ import annotations
+
+import enum
+
+from PySide6.QtCore import QModelIndex, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.errors import ExplorerError
+from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
+from explorer.core.fs.tree_filter import compile_filter, visible_paths
+from explorer.core.inspection import Inspection
+from explorer.core.tasks import CancelToken, Progress
+from explorer.qt.jobs import Job
+from explorer.qt.models.diff_tree import Column, DiffTreeModel, SortOrder
+from explorer.qt.style import LETTERS, kind_color
+
+FILTER_DELAY_MS = 250
+AUTO_EXPAND = 400
+"""Change trees with at most this many rows open fully expanded."""
+
+
+class Mode(enum.Enum):
+    LAYER = "layer"
+    AGGREGATED = "aggregated"
+    MERGED = "merged"
+
+
+MODE_TEXT = {
+    Mode.LAYER: "Changes in this layer",
+    Mode.AGGREGATED: "Aggregated changes (layers 1..N vs base)",
+    Mode.MERGED: "Merged filesystem at this layer",
+}
+DEFAULT_HIDDEN = {
+    Mode.LAYER: frozenset({DiffKind.UNCHANGED}),
+    Mode.AGGREGATED: frozenset({DiffKind.UNCHANGED}),
+    Mode.MERGED: frozenset({DiffKind.REMOVED}),
+}
+
+
+def diff_for(inspection: Inspection, layer: int, mode: Mode) -> DiffNode:
+    """The tree a mode shows; every mode is a diff, so the change column always means
+    something (merged view: changes made by this layer, removed entries hidden)."""
+    if mode is Mode.AGGREGATED:
+        return inspection.aggregated_changes(layer)
+    if mode is Mode.LAYER:
+        return inspection.layer_changes(layer)
+    index = inspection.indexes[layer]
+    context = LayerContext(frozenset(index.whiteouts), frozenset(index.opaque_dirs))
+    return diff_trees(inspection.merged(layer - 1) if layer > 0 else inspection.merged(-1),
+                      inspection.merged(layer), context=context)
+
+
+def _small(root: DiffNode, hidden: frozenset[DiffKind], limit: int) -> bool:
+    """Whether the rows shown (hidden kinds skipped) number at most ``limit``."""
+    count = 0
+    stack = [c for c in root.children if c.kind not in hidden]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > limit:
+            return False
+        if node.is_dir:
+            stack.extend(c for c in node.children if c.kind not in hidden)
+    return True
+
+
+class TreePanel(QWidget):
+    selected = Signal(object)
+    """The DiffNode under the cursor (or None)."""
+    filtering = Signal(bool)
+    """A filter job is running (True) or done (False)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.inspection: Inspection | None = None
+        self.layer = 0
+        self.mode = Mode.LAYER
+        self.hidden: dict[Mode, frozenset[DiffKind]] = dict(DEFAULT_HIDDEN)
+        self.sort = SortOrder.NAME
+        self._root: DiffNode | None = None
+        self._filter_job: Job | None = None
+        self.run_sync = False
+
+        self.model = DiffTreeModel(self)
+        self.view = QTreeView(self)
+        self.view.setObjectName("diffTree")
+        self.view.setModel(self.model)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSortingEnabled(False)
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
+        for col in (Column.SIZE, Column.MODE, Column.OWNER, Column.MTIME, Column.LAYER,
+                    Column.CHANGE):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+
+        self.mode_box = QComboBox(self)
+        self.mode_box.setObjectName("modeBox")
+        for mode in Mode:
+            self.mode_box.addItem(MODE_TEXT[mode], mode)
+        self.mode_box.currentIndexChanged.connect(
+            lambda i: self.set_mode(self.mode_box.itemData(i)))
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("filterEdit")
+        self.filter_edit.setPlaceholderText("Filter paths: text, glob (/etc/*.conf) or /regex/")
+        self.filter_edit.setClearButtonEnabled(True)
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_DELAY_MS)
+        self._filter_timer.timeout.connect(self.refresh)
+        self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
+        self.filter_error = QLabel(self)
+        self.filter_error.setObjectName("filterError")
+        self.filter_error.hide()
+
+        self.kind_buttons: dict[DiffKind, QToolButton] = {}
+        toggles = QHBoxLayout()
+        toggles.setSpacing(2)
+        for kind in (DiffKind.ADDED, DiffKind.MODIFIED, DiffKind.REMOVED, DiffKind.UNCHANGED):
+            button = QToolButton(self)
+            button.setCheckable(True)
+            button.setText(f"{LETTERS[kind]} {kind.value.capitalize()}")
+            button.setToolTip(f"Show {kind.value} entries")
+            color = kind_color(kind)
+            if color is not None:
+                button.setStyleSheet(f"QToolButton {{ color: {color.name()}; }}")
+            button.toggled.connect(self._kind_toggled)
+            self.kind_buttons[kind] = button
+            toggles.addWidget(button)
+
+        self.sort_button = QToolButton(self)
+        self.sort_button.setObjectName("sortButton")
+        self.sort_button.setCheckable(True)
+        self.sort_button.setText("Largest first")
+        self.sort_button.setToolTip("Sort by size, largest first (otherwise by name)")
+        self.sort_button.toggled.connect(self._sort_toggled)
+        expand = QToolButton(self)
+        expand.setText("Expand all")
+        expand.clicked.connect(self.expand_all)
+        collapse = QToolButton(self)
+        collapse.setText("Collapse all")
+        collapse.clicked.connect(self.view.collapseAll)
+
+        self.summary = QLabel(self)
+        self.summary.setObjectName("treeSummary")
+
+        top = QHBoxLayout()
+        top.addWidget(self.mode_box)
+        top.addWidget(self.filter_edit, 1)
+        bar = QHBoxLayout()
+        bar.addLayout(toggles)
+        bar.addStretch(1)
+        bar.addWidget(self.sort_button)
+        bar.addWidget(expand)
+        bar.addWidget(collapse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.filter_error)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.summary)
+
+        find = QAction("Filter", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.focus_filter)
+        self.addAction(find)
+        self._sync_buttons()
+
+    # ----------------------------------------------------------------- state
+
+    def set_inspection(self, inspection: Inspection | None, layer: int | None = None) -> None:
+        self.inspection = inspection
+        if inspection is not None:
+            self.layer = len(inspection.indexes) - 1 if layer is None else layer
+        self.refresh()
+
+    def set_layer(self, layer: int) -> None:
+        if layer != self.layer:
+            self.layer = layer
+            self.refresh()
+
+    def set_mode(self, mode: Mode) -> None:
+        if mode is self.mode:
+            return
+        self.mode = mode
+        self.mode_box.setCurrentIndex(list(Mode).index(mode))
+        self._sync_buttons()
+        self.refresh()
+
+    def _sync_buttons(self) -> None:
+        for kind, button in self.kind_buttons.items():
+            button.blockSignals(True)
+            button.setChecked(kind not in self.hidden[self.mode])
+            button.blockSignals(False)
+
+    def _kind_toggled(self, _checked: bool) -> None:
+        self.hidden[self.mode] = frozenset(
+            k for k, b in self.kind_buttons.items() if not b.isChecked())
+        self.refresh()
+
+    def _sort_toggled(self, checked: bool) -> None:
+        self.sort = SortOrder.SIZE if checked else SortOrder.NAME
+        self.refresh()
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+    def expand_all(self) -> None:
+        """Expand what is loaded, level by level (a huge tree would take long otherwise)."""
+        self.view.expandToDepth(3)
+
+    # ----------------------------------------------------------------- content
+
+    def refresh(self) -> None:
+        """Rebuild the tree for the current layer, mode, filter, toggles and sort."""
+        if self._filter_job is not None:
+            self._filter_job.cancel()
+            self._filter_job = None
+        if self.inspection is None:
+            self._root = None
+            self.model.set_tree(None)
+            self.summary.setText("")
+            return
+        self._root = diff_for(self.inspection, self.layer, self.mode)
+        hidden = self.hidden[self.mode]
+        try:
+            matcher = compile_filter(self.filter_edit.text())
+        except ExplorerError as exc:
+            self.filter_error.setText(str(exc))
+            self.filter_error.show()
+            return
+        self.filter_error.hide()
+        if matcher is None:
+            self._show(self._root, None)
+            return
+        root = self._root
+
+        def work(_progress: Progress, cancel: CancelToken) -> set[bytes] | None:
+            return visible_paths(root, matcher, hidden, cancel=cancel)
+
+        job = Job(work, name="filter", parent=self)
+        self._filter_job = job
+        job.finished.connect(lambda paths, j=job: self._filtered(j, root, paths))
+        job.done.connect(lambda: self.filtering.emit(False))
+        self.filtering.emit(True)
+        if self.run_sync:
+            job.run()
+        else:
+            job.start()
+
+    def _filtered(self, job: Job, root: DiffNode, paths: set[bytes] | None) -> None:
+        if job is not self._filter_job:
+            return  # a newer refresh replaced it
+        self._filter_job = None
+        self._show(root, paths)
+        if paths is not None and len(paths) < 2000:
+            self.view.expandAll()
+
+    def _show(self, root: DiffNode, visible: set[bytes] | None) -> None:
+        self.model.set_tree(root, hidden=self.hidden[self.mode], visible=visible, sort=self.sort)
+        if self.mode is not Mode.MERGED and _small(root, self.hidden[self.mode], AUTO_EXPAND):
+            self.view.expandAll()  # a layer's few changes are read at a glance, as in dive
+        shown = "everything" if visible is None else f"{len(visible):,} matching paths"
+        self.summary.setText(f"Layer {self.layer} · {MODE_TEXT[self.mode].lower()} · {shown}")
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.selected.emit(self.model.node(current))
+
+    def select_path(self, path: bytes) -> bool:
+        index = self.model.index_of(path)
+        if not index.isValid():
+            return False
+        self.view.scrollTo(index)
+        self.view.setCurrentIndex(index)
+        return True
