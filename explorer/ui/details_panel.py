@@ -114,7 +114,8 @@ def file_html(inspection: Inspection, node: DiffNode) -> str:
         ("Type", _text(e.kind.name.lower())),
         ("Mode", f"<code>{e.mode_string}</code> ({e.mode:04o})"),
         ("Owner", f"{e.uid}:{e.gid}"),
-        ("Size", f"{dive_bytes(e.size)} ({e.size:,} bytes)"),
+        ("Size", f"{dive_bytes(node.size())} ({node.size():,} bytes"
+                 + (", its contents)" if node.is_dir else ")")),
         ("Modified", "" if e.implicit else when),
     ]
     if e.kind in (EntryKind.SYMLINK, EntryKind.HARDLINK):

@@ -1,0 +1,73 @@
+"""Every item model follows Qt's rules (pytest-qt's modeltester) and stays lazy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QModelIndex
+from pytestqt.modeltest import ModelTester
+
+from explorer.core.fs.diff import DiffKind
+from explorer.core.inspection import Inspection, inspect_path
+from explorer.qt.models import diff_tree
+from explorer.qt.models.diff_tree import DiffTreeModel, SortOrder
+from explorer.qt.models.layer_table import LayerTableModel
+from explorer.ui.tree_panel import Mode, diff_for
+from tests.conftest import corpus_path
+
+
+@pytest.fixture(scope="module")
+def inspection() -> Iterator[Inspection]:
+    with inspect_path(str(corpus_path("generated", "mini-webapp-nodocs.docker.tar"))) as ins:
+        yield ins
+
+
+def _fetch_all(model: DiffTreeModel, parent: QModelIndex = QModelIndex()) -> int:
+    while model.canFetchMore(parent):
+        model.fetchMore(parent)
+    count = model.rowCount(parent)
+    return count + sum(_fetch_all(model, model.index(r, 0, parent)) for r in range(count))
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+@pytest.mark.parametrize("sort", list(SortOrder))
+def test_diff_tree_model_passes_the_model_tester(qtmodeltester: ModelTester,
+                                                 inspection: Inspection, mode: Mode,
+                                                 sort: SortOrder) -> None:
+    model = DiffTreeModel()
+    model.set_tree(diff_for(inspection, 6, mode), sort=sort)
+    qtmodeltester.check(model, force_py=True)
+    assert _fetch_all(model) > 100
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_big_directories_arrive_in_batches(monkeypatch: pytest.MonkeyPatch,
+                                          inspection: Inspection) -> None:
+    monkeypatch.setattr(diff_tree, "BATCH", 3)
+    model = DiffTreeModel()
+    model.set_tree(diff_for(inspection, 6, Mode.MERGED))
+    assert model.rowCount() == 3 and model.canFetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == 6
+
+
+def test_hidden_kinds_and_filters_limit_the_rows(inspection: Inspection) -> None:
+    model = DiffTreeModel()
+    model.set_tree(diff_for(inspection, 6, Mode.LAYER),
+                   hidden=frozenset({DiffKind.UNCHANGED, DiffKind.REMOVED}))
+    assert model.rowCount() == 1  # /usr, modified
+    model.set_tree(diff_for(inspection, 6, Mode.LAYER), visible={b"usr", b"usr/local"})
+    assert _fetch_all(model) == 2
+
+
+def test_layer_table_model_passes_the_model_tester(qtmodeltester: ModelTester,
+                                                   inspection: Inspection) -> None:
+    model = LayerTableModel()
+    model.set_image(inspection.image)
+    qtmodeltester.check(model, force_py=True)
+    model.set_indexes(inspection.indexes)
+    model.set_top_down(False)
+    qtmodeltester.check(model, force_py=True)
+    first = model.row(0)
+    assert first is not None and (first.layer is None or first.layer.index == 0)
