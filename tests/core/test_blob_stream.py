@@ -157,3 +157,16 @@ def test_channel_close_delivers_what_is_queued_then_none() -> None:
     ch.put(2)
     ch.close()
     assert [ch.get(), ch.get(), ch.get()] == [1, 2, None]
+
+
+def test_without_verify_an_uncompressed_layer_is_read_from_its_headers_only(
+        tmp_path: Path) -> None:
+    """--no-verify trusts the claimed digests; with verify the same change is refused."""
+    tampered = PLAIN.replace(b"hello\n", b"HELLO\n")
+    source, layer = _layer(tmp_path, tampered, digest=Digest.of_bytes(PLAIN))
+    index = read_layer(source, layer, verify=False)
+    assert [e.path for e in index.entries] == EXPECTED
+    assert index.diff_id == Digest.of_bytes(PLAIN), "the claimed diff_id, not re-computed"
+    with pytest.raises(DigestMismatch):
+        read_layer(source, layer)
+    assert _no_blob_threads()

@@ -12,8 +12,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from explorer.core.analysis.efficiency import Efficiency
 from explorer.core.errors import ExplorerError, FormatError
 from explorer.core.humanize import dive_bytes, go_float, parse_bytes
@@ -70,6 +68,8 @@ def load_rules(
     line = "  Using default CI config"
     if os.path.exists(config_path):
         line = f"  Using CI config: {config_path}"
+        import yaml  # only when a .dive-ci file exists: it costs 25 ms at start-up
+
         try:
             with open(config_path, "rb") as fh:
                 doc = yaml.safe_load(fh.read(1 << 20)) or {}

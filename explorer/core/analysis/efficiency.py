@@ -97,7 +97,8 @@ def _leaves(index: LayerIndex) -> list[tuple[bytes, int, bool]]:
         while parent and parent not in parents:
             parents.add(parent)
             parent = parent.rpartition(b"/")[0]
-    leaves = sorted((p for p in nodes if p not in parents), key=lambda p: p.split(b"/"))
+    # Component order: with "/" as NUL (names never hold NUL) plain byte order is dive's.
+    leaves = sorted((p for p in nodes if p not in parents), key=lambda p: p.replace(b"/", b"\0"))
     out = []
     for tree_path in leaves:
         size, is_whiteout = nodes[tree_path]

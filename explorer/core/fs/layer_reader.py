@@ -19,7 +19,7 @@ from explorer.core.digest import Digest
 from explorer.core.errors import DigestMismatch, FormatError, LimitExceeded, TruncatedError
 from explorer.core.fs import libarchive_ffi as la
 from explorer.core.fs import whiteout
-from explorer.core.fs.blob_stream import BlobStream
+from explorer.core.fs.blob_stream import BlobStream, StreamDigests
 from explorer.core.fs.entry import EntryKind, FileEntry
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.plain_blob import PlainBlob
@@ -121,8 +121,12 @@ def read_layer(
                                 algorithm=algorithm, what=what, progress=progress,
                                 cancel=cancel)
             return _Reader(layer, stream, limits, cancel).run(verify)
+    claimed = None
+    if not verify:  # an uncompressed blob is its tar: its digest is the diff_id
+        claimed = StreamDigests(layer.digest or layer.diff_id, entry.size, layer.diff_id,
+                                entry.size)
     plain = PlainBlob(lambda: source.open(entry.name), size=entry.size, algorithm=algorithm,
-                      what=what, progress=progress, cancel=cancel)
+                      what=what, progress=progress, cancel=cancel, claimed=claimed)
     return _Reader(layer, plain, limits, cancel).run(verify)
 
 

@@ -33,7 +33,10 @@ class PlainBlob:
     blob_digest_after_error: Digest | None = None
 
     def __init__(self, opener: Callable[[], BinaryIO], *, size: int, algorithm: str,
-                 what: str, progress: Progress, cancel: CancelToken) -> None:
+                 what: str, progress: Progress, cancel: CancelToken,
+                 claimed: StreamDigests | None = None) -> None:
+        """``claimed``: digests to trust without hashing (the user opted out of verifying),
+        so only the tar headers are read."""
         self.what = what
         self._size = size
         self._algorithm = algorithm
@@ -41,13 +44,15 @@ class PlainBlob:
         self._cancel = cancel
         self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._digests: StreamDigests | None = None
+        self._digests: StreamDigests | None = claimed
         self._window: Any = opener()
-        self._hash_window: Any = opener()
+        self._hash_window: Any = None if claimed else opener()
         self._buf = ctypes.create_string_buffer(PARSE_CHUNK)
         self._view = memoryview(self._buf).cast("B")
-        self._thread = threading.Thread(target=self._hash, name="blob-hash", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if claimed is None:
+            self._thread = threading.Thread(target=self._hash, name="blob-hash", daemon=True)
+            self._thread.start()
 
     # ----------------------------------------------------------------- hashing thread
 
@@ -82,7 +87,13 @@ class PlainBlob:
         """libarchive read callback."""
         try:
             n: int = self._window.readinto(self._view)
+            if self._thread is None:  # nobody else reports progress
+                self._cancel.check()
+                self._progress(self._window.tell(), self._size)
         except OSError:
+            return -1
+        except Cancelled as exc:
+            self._error = exc
             return -1
         out[0] = ctypes.addressof(self._buf)
         return n
@@ -103,7 +114,8 @@ class PlainBlob:
         """Nothing to do: the hashing thread reads the whole blob by itself."""
 
     def finish(self) -> StreamDigests:
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self._close()
         if self._error is not None:
             raise self._error
@@ -112,11 +124,12 @@ class PlainBlob:
 
     def abort(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self._close()
 
     def _close(self) -> None:
         for w in (self._window, self._hash_window):
-            close = getattr(w, "close", None)
+            close = getattr(w, "close", None) if w is not None else None
             if close is not None:
                 close()
