@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Sequence
 from types import TracebackType
@@ -49,8 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     if not args.screenshot:
         sys.excepthook = _excepthook
-    settings = QSettings("LayerExplorer", "Layer Explorer-screenshot") if args.screenshot \
-        else None
+    settings = None
+    scratch = ""
+    if args.screenshot:  # a fresh window: neither read nor change the user's settings
+        scratch = tempfile.mkdtemp(prefix="layer-explorer-shot-")
+        settings = QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
     path = args.images[0] if args.images else None
     if args.demo and path is None:
@@ -60,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:
         code = _screenshot(app, window, path, args)
         _dispose(window)
+        shutil.rmtree(scratch, ignore_errors=True)
         return code
     window.show()
     if path is not None:
@@ -127,10 +133,24 @@ def _screenshot(app: object, window: object, path: str | None,
 
 
 def _save(window: object, out: str) -> None:
+    """The window as it looks, with an open message box painted where it would sit."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPainter
     from PySide6.QtWidgets import QWidget
 
-    assert isinstance(window, QWidget)
-    if not window.grab().save(out):
+    from explorer.ui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    shot = window.grab()
+    box: QWidget | None = window._message_box
+    if box is not None and box.isVisible():
+        box.adjustSize()
+        picture = box.grab()
+        painter = QPainter(shot)
+        painter.drawPixmap(QPoint((shot.width() - picture.width()) // 2,
+                                  (shot.height() - picture.height()) // 3), picture)
+        painter.end()
+    if not shot.save(out):
         print(f"layer-explorer: error: cannot write {out}", file=sys.stderr)
 
 

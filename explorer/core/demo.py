@@ -11,7 +11,6 @@ whiteouts of a directory and of a file, and an opaque directory.
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ from explorer.core.archive.source import cache_dir
 from explorer.core.archive.writer import StrPath
 from explorer.core.digest import Digest
 from explorer.core.errors import FormatError
+from explorer.core.resources import resource_path
 
-RECIPE_PARTS = ("resources", "demo", "recipe.json")
 DEFAULT_DIR_MODE = 0o755
 
 _DirAttrs = tuple[int, int, int, int]  # mode, uid, gid, mtime
@@ -42,20 +41,8 @@ class DemoImage:
 
 
 def demo_recipe_path() -> Path:
-    """Find the recipe: inside the installed package, else in the source checkout."""
-    try:
-        packaged = importlib.resources.files("explorer").joinpath(*RECIPE_PARTS)
-        if isinstance(packaged, Path) and packaged.is_file():
-            return packaged
-    except (ModuleNotFoundError, OSError):
-        pass
-    checkout = Path(__file__).resolve().parents[2].joinpath(*RECIPE_PARTS)
-    if checkout.is_file():
-        return checkout
-    raise FileNotFoundError(
-        "The demo recipe is missing: neither explorer/resources/demo/recipe.json (installed) "
-        f"nor {checkout} (source checkout) exists."
-    )
+    """The recipe, wherever the app runs from (see ``explorer.core.resources``)."""
+    return resource_path("demo", "recipe.json")
 
 
 def load_recipe(path: StrPath | None = None) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class StartPage(QWidget):
         layout.addSpacing(16)
         layout.addWidget(self.recent_label)
         layout.addWidget(self.recent, 1)
+        self._filler = layout.addStretch(1)
 
     def set_recent(self, paths: list[str]) -> None:
         self.recent.clear()
@@ -63,3 +64,6 @@ class StartPage(QWidget):
             self.recent.addItem(item)
         self.recent_label.setVisible(bool(paths))
         self.recent.setVisible(bool(paths))
+        layout = self.layout()
+        assert layout is not None
+        layout.setStretch(layout.count() - 1, 0 if paths else 1)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QFont
 
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.humanize import dive_bytes
+from explorer.core.image.base_image import base_layer_count
 from explorer.core.image.model import HistoryEntry, Image, LayerInfo
 from explorer.qt.style import dimmed
 
@@ -61,11 +62,13 @@ class LayerTableModel(QAbstractTableModel):
         self._indexes: list[LayerIndex] | None = None
         self._rows: list[Row] = []
         self._top_down = True
+        self._base = 0
 
     def set_image(self, image: Image | None) -> None:
         self.beginResetModel()
         self._image = image
         self._indexes = None
+        self._base = base_layer_count(image) if image is not None else 0
         self._rows = self._build()
         self.endResetModel()
 
@@ -98,6 +101,10 @@ class LayerTableModel(QAbstractTableModel):
         if self._top_down:
             rows.reverse()
         return rows
+
+    def is_base(self, layer: int) -> bool:
+        """From the base image (or, when the history can't tell, the bottom layer)."""
+        return layer < self._base if self._base else layer == 0
 
     def row_of_layer(self, layer: int) -> int:
         for i, row in enumerate(self._rows):
@@ -163,7 +170,7 @@ class LayerTableModel(QAbstractTableModel):
         if column is Column.INDEX:
             if layer is None:
                 return ""
-            return f"{layer.index} (base)" if layer.index == 0 else str(layer.index)
+            return f"{layer.index} (base)" if self.is_base(layer.index) else str(layer.index)
         if column is Column.SIZE:
             return self._size(layer)[0] if layer is not None else "empty"
         if column is Column.COMMAND:
@@ -183,7 +190,10 @@ class LayerTableModel(QAbstractTableModel):
             return self._size(layer)[1]
         if column is Column.DIGEST and layer is not None:
             return f"diff_id {layer.diff_id}\nblob {layer.digest or 'unknown'}"
-        if column is Column.INDEX and layer is not None and layer.index == 0:
+        if column is Column.INDEX and layer is not None and self.is_base(layer.index):
+            if self._base:
+                return (f"From the base image: its history ends with a CMD/ENTRYPOINT below "
+                        f"layer {self._base}; layers {self._base}+ are this image's own.")
             return "The base layer: the root filesystem the image starts from."
         command = layer.command if layer else (row.history.created_by if row.history else "")
         return command
