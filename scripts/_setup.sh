@@ -6,6 +6,11 @@ VENV=${LAYER_EXPLORER_VENV:-$ROOT/.venv}
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# What PySide6's Qt needs from Debian: offscreen rendering and fonts (tests, screenshots)...
+QT_RUNTIME="libegl1 libgl1 libglib2.0-0 libfontconfig1 libfreetype6 libxkbcommon0 libdbus-1-3 fonts-dejavu-core"
+# ... and the X11 (xcb) platform plugin for a window on a desktop.
+QT_XCB="libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0"
+
 need_apt() {
     local missing=()
     for pkg in "$@"; do
