@@ -31,6 +31,10 @@ class Limits:
     """Entries in one layer tar."""
     path_bytes: int = 4096
     """Length of one path inside a layer (Linux PATH_MAX)."""
+    link_hops: int = 40
+    """Hardlink or symlink hops followed inside an image's filesystem (Linux MAXSYMLINKS)."""
+    preview_bytes: int = 4 * MiB
+    """Bytes of one file a preview reads at first; "load more" asks again for more."""
 
 
 DEFAULT_LIMITS = Limits()
