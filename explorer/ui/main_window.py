@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
@@ -22,14 +28,18 @@ from PySide6.QtWidgets import (
 
 from explorer import __version__
 from explorer.core.fs.diff import DiffNode
+from explorer.core.fs.entry import display_path
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.model import Image, ImageRef
 from explorer.core.inspection import Inspection
 from explorer.qt.messages import Message, describe
+from explorer.qt.resources import APP_ICON, icon
 from explorer.qt.session import Session
 from explorer.ui.details_panel import DetailsPanel
+from explorer.ui.file_actions import FileActions
 from explorer.ui.image_picker import ImagePicker
 from explorer.ui.layer_panel import LayerPanel
+from explorer.ui.preview_panel import PreviewPanel
 from explorer.ui.start_page import StartPage
 from explorer.ui.tree_panel import Mode, TreePanel
 
@@ -57,6 +67,7 @@ class MainWindow(QMainWindow):
                  demo_path: str | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
+        self.setWindowIcon(icon(APP_ICON))
         self.setWindowTitle("Layer Explorer")
         self.settings = settings or QSettings("LayerExplorer", "Layer Explorer")
         self.run_sync = run_sync
@@ -73,15 +84,22 @@ class MainWindow(QMainWindow):
         self.tree = TreePanel(self)
         self.tree.run_sync = run_sync
         self.details = DetailsPanel(self)
+        self.preview = PreviewPanel(self)
+        self.preview.run_sync = run_sync
+        self.right = QSplitter(Qt.Orientation.Vertical, self)
+        self.right.setObjectName("rightSplitter")
+        self.right.addWidget(self.details)
+        self.right.addWidget(self.preview)
+        self.right.setSizes([460, 400])
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.layers)
         self.splitter.addWidget(self.tree)
-        self.splitter.addWidget(self.details)
+        self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 3)
-        self.splitter.setSizes([480, 560, 360])
+        self.splitter.setSizes([520, 540, 340])
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.start)
         self.pages.addWidget(self.splitter)
@@ -116,6 +134,10 @@ class MainWindow(QMainWindow):
         self.layers.layer_selected.connect(self._layer_selected)
         self.tree.selected.connect(self._file_selected)
         self.details.reveal.connect(self.reveal_path)
+        self.preview.go_to.connect(self.go_to_path)
+        self.tree.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.files = FileActions(self)
+        self.tree.view.customContextMenuRequested.connect(self.files.tree_menu)
         self._build_menus()
         self._refresh_recent()
         if not self.settings.value("geometry"):
@@ -321,7 +343,7 @@ class MainWindow(QMainWindow):
     def _failed(self, exc: BaseException, path: str) -> None:
         message = describe(exc, path=path)
         self.last_message = message
-        if self.image is None:
+        if self.image is None and path:
             self.pages.setCurrentWidget(self.start)
             self.setWindowTitle("Layer Explorer")
         self.status_text.setText(message.title)
@@ -353,8 +375,15 @@ class MainWindow(QMainWindow):
     def _file_selected(self, node: DiffNode | None) -> None:
         if self.inspection is not None:
             self.details.show_file(self.inspection, node)
+            self.preview.show_node(self.inspection, self.tree.layer, node)
             if node is not None:
                 self.details.tabs.setCurrentIndex(2)
+
+    def go_to_path(self, path: bytes) -> None:
+        """Select ``path`` in the current tree (a symlink's target), if it is shown there."""
+        if not self.tree.select_path(path):
+            self.status_text.setText(f"/{display_path(path)} is not in this tree "
+                                     "(try the merged view).")
 
     def reveal_path(self, path: bytes) -> None:
         """Show ``path`` in the merged tree of the top layer."""
