@@ -250,7 +250,7 @@ def parse_result(tool: str, run: dict[str, object]) -> dict[str, object]:
         parts = out.split()
         if len(parts) == 2:
             return {"score": float(parts[0]), "wasted": int(parts[1])}
-    elif tool in ("dive", "ours (CLI)"):
+    elif tool in ("dive", "ours (CLI)", "ours (CLI, --no-verify)"):
         res: dict[str, object] = {}
         for line in out.splitlines():
             line = line.strip()
@@ -300,8 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dive", default=None, help="dive binary (default: .venv/bin/dive or PATH)")
     ap.add_argument("--floor-jobs", type=int, default=1,
                     help="decompress up to N layer blobs at once in the floor (default 1)")
-    ap.add_argument("--tools", default="ours,cli,dive,floor,floorzlib",
-                    help="comma list of: ours, cli, dive, floor, floorzlib")
+    ap.add_argument("--tools", default="ours,cli,noverify,dive,floor,floorzlib",
+                    help="comma list of: ours, cli, noverify (the CLI with --no-verify: no "
+                    "digests checked, as dive), dive, floor, floorzlib")
     ap.add_argument("--no-time-launcher", action="store_true",
                     help="take peak RSS from this process's wait4 alone (see run_measured)")
     args = ap.parse_args(argv)
@@ -328,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         if use_cli:
             cmds.append(("ours (CLI)", [args.python, "-m", "explorer.app.cli", "ci", path],
                          {**env, "CI": "true"}))
+        if use_cli and "noverify" in wanted:
+            cmds.append(("ours (CLI, --no-verify)", [args.python, "-m", "explorer.app.cli", "ci",
+                                                     "--no-verify", path], {**env, "CI": "true"}))
         if "dive" in wanted and dive:
             cmds.append(("dive", [dive, "--ci", "--source", "docker-archive", path],
                          {**env, "CI": "true"}))
@@ -410,14 +414,15 @@ def print_table(rows: list[tuple[str, dict[str, dict[str, object]]]]) -> None:
           " | ours/floor RSS |")
     print("|---|---:|---:|---:|---:|---:|")
     for path, summary in rows:
-        for ours in ("ours (API)", "ours (CLI)"):
+        for ours in ("ours (API)", "ours (CLI)", "ours (CLI, --no-verify)"):
             if ours not in summary:
                 continue
             o = summary[ours]
             d = summary.get("dive", {})
             f = summary.get("floor", {})
             z = summary.get("floor (zlib)", {})
-            label = Path(path).name + ("" if ours == "ours (API)" else " (CLI)")
+            label = Path(path).name + {"ours (API)": "", "ours (CLI)": " (CLI)"}.get(
+                ours, " (CLI, --no-verify)")
             if d and not any("score" in p for p in d["parsed"]):
                 d = {}  # dive could not read this archive: no ratio against it
             print(f"| {label} | {fmt_ratio(o['wall_median_s'], d.get('wall_median_s'))} | "

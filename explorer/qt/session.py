@@ -25,6 +25,8 @@ class Session(QObject):
     """The archive holds several images: list[ImageRef]; answer with ``select``."""
     image_ready = Signal(object)
     """Image (config and layers described, nothing indexed yet)."""
+    layer_indexed = Signal(int, object)
+    """One layer is read (layer number, LayerIndex); emitted before ``indexed``."""
     indexed = Signal(object)
     """Inspection (every layer read and verified, union and efficiency computed)."""
     failed = Signal(object)
@@ -83,7 +85,7 @@ class Session(QObject):
 
         def work(progress: Progress, cancel: CancelToken) -> Inspection:
             indexes = index_layers(archive, image, verify=self.verify, progress=progress,
-                                   cancel=cancel)
+                                   cancel=cancel, on_layer=self.layer_indexed.emit)
             inspection = Inspection(archive, image, indexes, UnionStack(indexes))
             inspection.stack.top  # noqa: B018 - build the union trees off the GUI thread
             inspection.efficiency  # noqa: B018 - and the analysis

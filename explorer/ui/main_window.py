@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 from explorer import __version__
 from explorer.core.fs.diff import DiffNode
 from explorer.core.fs.entry import display_path
+from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.union import UnionStack
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.model import Image, ImageRef
 from explorer.core.inspection import Inspection
@@ -74,6 +76,9 @@ class MainWindow(QMainWindow):
         self.demo_path = demo_path
         self.session: Session | None = None
         self.inspection: Inspection | None = None
+        self.partial: Inspection | None = None
+        """The bottom layers indexed so far, while the rest are still read."""
+        self._ready: dict[int, LayerIndex] = {}
         self.image: Image | None = None
         self.last_message: Message | None = None
         self._message_box: QMessageBox | None = None
@@ -249,6 +254,7 @@ class MainWindow(QMainWindow):
         session.progress.connect(self._progress)
         session.choose.connect(self._choose_image)
         session.image_ready.connect(self._image_ready)
+        session.layer_indexed.connect(self._layer_indexed)
         session.indexed.connect(self._indexed)
         session.failed.connect(lambda exc: self._failed(exc, path))
         session.finished.connect(self._finished)
@@ -272,6 +278,8 @@ class MainWindow(QMainWindow):
             else:
                 session.close()
         self.inspection = None
+        self.partial = None
+        self._ready = {}
         self.image = None
         self.layers.set_image(None)
         self.tree.set_inspection(None)
@@ -317,6 +325,24 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.splitter)
         self.layers.select_layer(len(image.layers) - 1)
         self.image_shown.emit(image)
+
+    def _layer_indexed(self, layer: int, index: LayerIndex) -> None:
+        """Show the trees of the bottom layers as soon as all layers below them are read."""
+        session = self.session
+        if self.sender() is not session or session is None or session.archive is None \
+                or self.image is None or self.inspection is not None:
+            return
+        self._ready[layer] = index
+        count = 0
+        while count in self._ready:
+            count += 1
+        if count == 0 or (self.partial is not None and len(self.partial.indexes) >= count):
+            return
+        indexes = [self._ready[i] for i in range(count)]
+        self.partial = Inspection(session.archive, self.image, indexes, UnionStack(indexes))
+        current = self.layers.current_layer()
+        if current is not None and current < count and self.tree.inspection is None:
+            self.tree.set_inspection(self.partial, current)
 
     def _indexed(self, inspection: Inspection) -> None:
         if self.sender() is not self.session:
@@ -368,9 +394,18 @@ class MainWindow(QMainWindow):
     def _layer_selected(self, layer: int) -> None:
         if self.image is None:
             return
-        self.details.show_layer(self.inspection, self.image, layer)
         if self.inspection is not None:
+            self.details.show_layer(self.inspection, self.image, layer)
             self.tree.set_layer(layer)
+            return
+        partial = self.partial
+        if partial is not None and layer < len(partial.indexes):
+            self.details.show_layer(partial, self.image, layer)
+            self.tree.set_inspection(partial, layer)
+        else:
+            self.details.show_layer(None, self.image, layer)
+            self.tree.set_inspection(None)
+            self.tree.summary.setText(f"Layer {layer} and the layers below it are being read…")
 
     def _file_selected(self, node: DiffNode | None) -> None:
         if self.inspection is not None:

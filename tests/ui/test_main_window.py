@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from explorer.core.fs.diff import DiffKind
 from explorer.core.inspection import Inspection
+from explorer.qt import session as session_module
 from explorer.qt.models.diff_tree import Column
 from explorer.qt.models.layer_table import LayerRole
 from explorer.ui.main_window import MainWindow
@@ -179,3 +181,32 @@ def test_screenshot_command_writes_a_png(tmp_path: Path) -> None:
                           "--screenshot", str(tmp_path / "bad.png")], env=env,
                          capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 2 and "error" in bad.stderr
+
+
+def test_lower_layers_show_before_the_upper_ones_are_read(
+        qtbot: QtBot, settings: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexing is held after layers 0 and 1: their trees are browsable, layer 5 waits."""
+    release = threading.Event()
+    real = session_module.index_layers
+
+    def held(archive, image, *, on_layer, **kwargs):  # type: ignore[no-untyped-def]
+        indexes = real(archive, image, **kwargs)
+        on_layer(1, indexes[1])
+        on_layer(0, indexes[0])
+        release.wait(30)
+        return indexes
+
+    monkeypatch.setattr(session_module, "index_layers", held)
+    win = MainWindow(settings=settings)  # type: ignore[arg-type]
+    qtbot.addWidget(win)
+    win.open_path(generated("mini-webapp.docker.tar"))
+    qtbot.waitUntil(lambda: win.partial is not None and len(win.partial.indexes) == 2,
+                    timeout=30_000)
+    assert win.inspection is None
+    assert win.tree.inspection is None, "the top layer is not read yet"
+    assert "being read" in win.tree.summary.text()
+    win.layers.select_layer(1)
+    assert win.tree.inspection is win.partial and win.tree.model.rowCount() > 0
+    with qtbot.waitSignal(win.loaded, timeout=30_000):
+        release.set()
+    assert win.tree.inspection is win.inspection

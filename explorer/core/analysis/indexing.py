@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from explorer.core.fs.content import fill_digests, shared_file_paths
@@ -54,12 +54,15 @@ def index_layers(
     verify: bool = True,
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    on_layer: Callable[[int, LayerIndex], None] | None = None,
 ) -> list[LayerIndex]:
     """Read every layer once; raises the first error (DigestMismatch, FormatError, Cancelled).
 
     Layers with the same diff_id are read once.  Largest layers start first so two workers
     finish together.  Files that are in more than one layer get content digests (uncompressed
-    layers hash them only then).
+    layers hash them only then).  ``on_layer(i, index)`` is called (from a worker thread) as
+    soon as layer ``i`` is read, so a caller can show the lower layers before the upper ones
+    are done; those early indexes may still lack the content digests that the final list has.
     """
     sizes = {layer.index: layer.compressed_size for layer in image.layers}
     total = sum(sizes.values())
@@ -81,9 +84,14 @@ def index_layers(
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="layer")
     with quick_gil_handoff(), pool:
         def job(i: int) -> LayerIndex:
-            return read_layer(archive.source, image.layers[i], verify=verify,
-                              limits=archive.limits,
-                              progress=lambda n, t: report(i, n, t), cancel=linked)
+            index = read_layer(archive.source, image.layers[i], verify=verify,
+                               limits=archive.limits,
+                               progress=lambda n, t: report(i, n, t), cancel=linked)
+            if on_layer is not None:
+                for layer in image.layers:
+                    if str(layer.diff_id) == str(image.layers[i].diff_id):
+                        on_layer(layer.index, index)
+            return index
 
         futures = {pool.submit(job, i): i for i in order}
         finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
