@@ -47,6 +47,8 @@ class Session(QObject):
         self.inspection: Inspection | None = None
         self.job: Job | None = None
         self.cancelled = False
+        self._stop = False
+        """Cancel was asked: no further step starts, even if the current one completes."""
 
     # ----------------------------------------------------------------- steps
 
@@ -94,6 +96,9 @@ class Session(QObject):
         self._run(work, "Indexing layers", self._indexed)
 
     def _indexed(self, inspection: Inspection) -> None:
+        if self._stop:
+            self._on_cancelled()
+            return
         self.inspection = inspection
         self.job = None
         self.indexed.emit(inspection)
@@ -102,6 +107,9 @@ class Session(QObject):
     # ----------------------------------------------------------------- plumbing
 
     def _run(self, work: Any, what: str, then: Any) -> None:
+        if self._stop:
+            self._on_cancelled()
+            return
         job = Job(work, name=what, parent=self)
         self.job = job
         job.progress.connect(lambda d, t: self.progress.emit(what, d, t))
@@ -121,12 +129,15 @@ class Session(QObject):
         self.finished.emit()
 
     def _on_cancelled(self) -> None:
+        if self.cancelled:
+            return
         self.job = None
         self.cancelled = True
         self.close()
         self.finished.emit()
 
     def cancel(self) -> None:
+        self._stop = True
         if self.job is not None:
             self.job.cancel()
         elif self.archive is not None and self.inspection is None:

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.layers = LayerPanel(self)
         self.tree = TreePanel(self)
         self.tree.run_sync = run_sync
+        self.tree.model.run_sync = run_sync
         self.details = DetailsPanel(self)
         self.preview = PreviewPanel(self)
         self.preview.run_sync = run_sync

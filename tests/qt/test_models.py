@@ -36,6 +36,7 @@ def test_diff_tree_model_passes_the_model_tester(qtmodeltester: ModelTester,
                                                  inspection: Inspection, mode: Mode,
                                                  sort: SortOrder) -> None:
     model = DiffTreeModel()
+    model.run_sync = True
     model.set_tree(diff_for(inspection, 6, mode), sort=sort)
     qtmodeltester.check(model, force_py=True)
     assert _fetch_all(model) > 100
@@ -71,3 +72,26 @@ def test_layer_table_model_passes_the_model_tester(qtmodeltester: ModelTester,
     qtmodeltester.check(model, force_py=True)
     first = model.row(0)
     assert first is not None and (first.layer is None or first.layer.index == 0)
+
+
+def test_a_big_directory_is_built_in_a_job(qtbot: object, monkeypatch: pytest.MonkeyPatch,
+                                           inspection: Inspection) -> None:
+    """The GUI thread never builds a huge directory's rows: a job does, then they appear."""
+    monkeypatch.setattr(diff_tree, "BIG_DIRECTORY", 3)
+    model = DiffTreeModel()
+    model.set_tree(diff_for(inspection, 6, Mode.MERGED))
+    etc = model.index_of(b"etc")
+    assert model.canFetchMore(etc)
+    with qtbot.waitSignal(model.directory_loaded, timeout=10_000):  # type: ignore[attr-defined]
+        model.fetchMore(etc)
+        assert not model.canFetchMore(etc), "no second job while the first one runs"
+    assert model.rowCount(etc) > 3
+
+
+def test_sorting_by_size_computes_the_sizes_in_a_job(qtbot: object,
+                                                     inspection: Inspection) -> None:
+    model = DiffTreeModel()
+    with qtbot.waitSignal(model.directory_loaded, timeout=10_000):  # type: ignore[attr-defined]
+        model.set_tree(diff_for(inspection, 6, Mode.MERGED), sort=SortOrder.SIZE)
+    sizes = [model.size_of(model.node(model.index(r, 0))) for r in range(model.rowCount())]
+    assert sizes == sorted(sizes, reverse=True) and len(sizes) > 3

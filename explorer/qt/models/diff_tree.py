@@ -12,18 +12,22 @@ import datetime
 import enum
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
 
 from explorer.core.fs.diff import DiffKind, DiffNode, RemovalCause
 from explorer.core.fs.entry import EntryKind, display_path
 from explorer.core.humanize import dive_bytes
+from explorer.core.tasks import CancelToken, Progress
+from explorer.qt.jobs import Job
 from explorer.qt.style import kind_brush
 
 Index = QModelIndex | QPersistentModelIndex
 
 BATCH = 2000
 """Rows inserted per fetchMore: Qt asks again while canFetchMore stays true."""
+BIG_DIRECTORY = 5000
+"""A directory with more entries than this gets its rows computed in a job."""
 
 
 class Column(enum.IntEnum):
@@ -60,7 +64,7 @@ class SortOrder(enum.Enum):
 
 
 class _Item:
-    __slots__ = ("children", "node", "parent", "pending", "row")
+    __slots__ = ("children", "loading", "node", "parent", "pending", "row")
 
     def __init__(self, node: DiffNode, parent: _Item | None, row: int) -> None:
         self.node = node
@@ -69,9 +73,23 @@ class _Item:
         self.children: list[_Item] = []
         self.pending: list[DiffNode] | None = None
         """Children not inserted yet (None: not computed yet)."""
+        self.loading = False
+        """A job is computing the children of this (big) directory."""
+
+
+def _width(node: DiffNode) -> int:
+    """How many entries a directory row may have (both sides counted), without building them."""
+    width = 0
+    for side in (node.lower, node.upper):
+        if side is not None and side.children:
+            width += len(side.children)
+    return width
 
 
 class DiffTreeModel(QAbstractItemModel):
+    directory_loaded = Signal(bytes)
+    """A big directory's rows were computed in a job and inserted."""
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._root: _Item | None = None
@@ -79,6 +97,9 @@ class DiffTreeModel(QAbstractItemModel):
         self._visible: set[bytes] | None = None
         self._sort = SortOrder.NAME
         self._sizes: dict[int, int] = {}
+        self._generation = 0
+        self.run_sync = False
+        self.jobs: list[Job] = []
 
     # ----------------------------------------------------------------- configuration
 
@@ -86,15 +107,22 @@ class DiffTreeModel(QAbstractItemModel):
                  visible: set[bytes] | None = None, sort: SortOrder = SortOrder.NAME) -> None:
         """Show ``root``'s children; ``visible`` (a filter's result) limits the paths shown."""
         self.beginResetModel()
+        self._generation += 1
+        for job in self.jobs:
+            job.cancel()
+        self.jobs = []
         self._root = _Item(root, None, 0) if root is not None else None
         self._hidden = hidden
         self._visible = visible
         self._sort = sort
         self._sizes = {}
-        if self._root is not None:
-            self._prepare(self._root)
-            self._insert_batch(self._root, QModelIndex(), signal=False)
+        root_item = self._root
+        if root_item is not None and sort is SortOrder.NAME:
+            self._prepare(root_item)
+            self._insert_batch(root_item, QModelIndex(), signal=False)
         self.endResetModel()
+        if root_item is not None and sort is SortOrder.SIZE:
+            self._prepare_in_job(root_item)  # sizes walk the whole tree
 
     @property
     def root_node(self) -> DiffNode | None:
@@ -158,22 +186,56 @@ class DiffTreeModel(QAbstractItemModel):
             return False
         if item is not self._root and not item.node.is_dir:
             return False
+        if item.loading:
+            return False
         return item.pending is None or bool(item.pending)
 
     def fetchMore(self, parent: Index) -> None:
         item = self._item(parent)
-        if item is None:
+        if item is None or item.loading:
             return
         if item.pending is None:
+            if item is not self._root and _width(item.node) > BIG_DIRECTORY:
+                self._prepare_in_job(item)
+                return
             self._prepare(item)
         self._insert_batch(item, QModelIndex(parent) if parent.isValid() else QModelIndex(),
                            signal=True)
 
-    def _prepare(self, item: _Item) -> None:
-        kids = [c for c in item.node.children if self._shown(c)]
+    def _children_of(self, node: DiffNode) -> list[DiffNode]:
+        kids = [c for c in node.children if self._shown(c)]
         if self._sort is SortOrder.SIZE:
             kids.sort(key=lambda c: (-self.size_of(c), c.name))
-        item.pending = kids
+        return kids
+
+    def _prepare(self, item: _Item) -> None:
+        item.pending = self._children_of(item.node)
+
+    def _prepare_in_job(self, item: _Item) -> None:
+        """Build a big directory's rows off the GUI thread; rows appear when they are ready."""
+        generation = self._generation
+        item.loading = True
+
+        def work(_progress: Progress, _cancel: CancelToken) -> list[DiffNode]:
+            return self._children_of(item.node)
+
+        def ready(kids: list[DiffNode]) -> None:
+            item.loading = False
+            if generation != self._generation or item.pending is not None:
+                return  # the tree was replaced meanwhile, or index_of filled it
+            item.pending = kids
+            parent = QModelIndex() if item is self._root else self.createIndex(item.row, 0, item)
+            self._insert_batch(item, parent, signal=True)
+            self.directory_loaded.emit(item.node.path)
+
+        job = Job(work, name="directory", parent=self)
+        self.jobs.append(job)
+        job.finished.connect(ready)
+        job.done.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
+        if self.run_sync:
+            job.run()
+        else:
+            job.start()
 
     def _insert_batch(self, item: _Item, parent: QModelIndex, *, signal: bool) -> None:
         assert item.pending is not None
@@ -279,16 +341,16 @@ class DiffTreeModel(QAbstractItemModel):
         if self._root is None or not path:
             return parent
         item = self._root
-        for depth, name in enumerate(path.split(b"/")):
+        for name in path.split(b"/"):
             while True:
                 found = next((c for c in item.children if c.node.name == name), None)
-                if found is not None or not item.pending:
+                if found is not None or item.pending == []:
                     break
-                self.fetchMore(parent)
+                if item.pending is None:
+                    self._prepare(item)  # asked for a path: build it now, even a big one
+                self._insert_batch(item, parent, signal=True)
             if found is None:
                 return QModelIndex()
             parent = self.createIndex(found.row, 0, found)
             item = found
-            if depth < path.count(b"/") and item.pending is None and self.canFetchMore(parent):
-                self.fetchMore(parent)
         return parent
