@@ -112,7 +112,9 @@ class Session(QObject):
             return
         job = Job(work, name=what, parent=self)
         self.job = job
-        job.progress.connect(lambda d, t: self.progress.emit(what, d, t))
+        # Worker threads' progress arrives queued; once the job is over it is stale.
+        job.progress.connect(lambda d, t: self.progress.emit(what, d, t) if self.job is job
+                             else None)
         job.finished.connect(then)
         job.failed.connect(self._fail)
         job.cancelled.connect(self._on_cancelled)

@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(240)
         self.progress.setTextVisible(True)
         self.progress.hide()
-        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel", self)
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.clicked.connect(self.cancel_loading)
         self.cancel_button.hide()
@@ -165,12 +165,23 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self._action("&Open…", self.choose_file, QKeySequence.StandardKey.Open,
-                                         "actionOpen"))
-        file_menu.addAction(self._action("Open OCI layout &folder…", self.choose_folder,
-                                         "Ctrl+Shift+O"))
+        open_file = self._action("&Open…", self.choose_file, QKeySequence.StandardKey.Open,
+                                 "actionOpen")
+        open_file.setIcon(icon("open"))
+        open_folder = self._action("Open OCI layout &folder…", self.choose_folder,
+                                   "Ctrl+Shift+O")
+        open_folder.setIcon(icon("folder"))
+        demo = self._action("Open &demo image", self.open_demo)
+        demo.setIcon(icon("demo"))
+        file_menu.addAction(open_file)
+        file_menu.addAction(open_folder)
         self.recent_menu = file_menu.addMenu("Open &Recent")
-        file_menu.addAction(self._action("Open &demo image", self.open_demo))
+        file_menu.addAction(demo)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (open_file, open_folder, demo):
+            toolbar.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Close image", self.close_image, "Ctrl+W"))
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))

@@ -29,6 +29,7 @@ from explorer.qt.models.diff_tree import Column, DiffTreeModel, SortOrder
 from explorer.qt.style import LETTERS, kind_color
 
 FILTER_DELAY_MS = 250
+NAME_WIDTH = 300
 AUTO_EXPAND = 400
 """Change trees with at most this many rows open fully expanded."""
 
@@ -105,7 +106,9 @@ class TreePanel(QWidget):
         self.view.setSortingEnabled(False)
         header = self.view.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
+        # The name column keeps its width (deep paths scroll sideways, never vanish).
+        header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(Column.NAME, NAME_WIDTH)
         for col in (Column.SIZE, Column.MODE, Column.OWNER, Column.MTIME, Column.LAYER,
                     Column.CHANGE):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
