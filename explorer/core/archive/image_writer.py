@@ -9,15 +9,23 @@ Why so careful: the archive is a content-addressed document.  Every blob is writ
 its own sha256, the JSON is compact and key order fixed, the tar records are PAX with mode
 0644/0755, uid/gid 0 and mtime 0, in a fixed order.  The same inputs give the same bytes.
 Nothing is written when a check fails, and the output replaces the destination atomically.
+
+A layer is given either as bytes or as a :class:`BlobSource` (an opener of a blob of known
+digest, size and diff_id, e.g. a layer of the input archive): sources are copied in bounded
+chunks, by the kernel (``copy_file_range``) where it can, so a 700 MB layer never sits in
+memory.  Their digests are checked by the caller's ``verify`` hook, which re-reads the
+finished temp file before it is renamed into place.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -35,6 +43,10 @@ ArchiveFormat = Literal["docker", "oci"]
 
 OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 _CHUNK = 1 << 20
+_KERNEL_CHUNK = 64 << 20
+"""Bytes per ``copy_file_range`` call: between two calls a Cancel is noticed."""
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF,
+                   errno.ETXTBSY, errno.EPERM}
 
 _LAYER_TYPES = {
     Compression.NONE: mt.OCI_LAYER,
@@ -138,7 +150,33 @@ class WrittenImage:
         return self.config_digest
 
 
-def _descriptor(media_type: str, data: bytes, digest: Digest | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class BlobSource:
+    """A layer blob copied byte for byte from somewhere else (never loaded whole).
+
+    ``digest``, ``size`` and ``diff_id`` are what the caller knows the blob to be (for an
+    input layer: what indexing verified); ``open`` gives a fresh stream positioned at the
+    blob's first byte (a ``FileWindow`` or a regular file, for kernel-side copies)."""
+
+    digest: Digest
+    size: int
+    media_type: str
+    diff_id: Digest
+    open: Callable[[], BinaryIO]
+
+
+Layer = bytes | BlobSource
+
+
+def _size(layer: Layer) -> int:
+    return layer.size if isinstance(layer, BlobSource) else len(layer)
+
+
+def _descriptor(media_type: str, data: bytes | int, digest: Digest | None = None
+                ) -> dict[str, Any]:
+    if isinstance(data, int):
+        assert digest is not None
+        return {"mediaType": media_type, "digest": str(digest), "size": data}
     return {"mediaType": media_type, "digest": str(digest or Digest.of_bytes(data)),
             "size": len(data)}
 
@@ -158,7 +196,7 @@ def _diff_id(blob: bytes, cancel: CancelToken) -> Digest:
     return Digest.from_hasher(digest)
 
 
-def _check_config(config: bytes, layers: Sequence[bytes], cancel: CancelToken) -> None:
+def _check_config(config: bytes, layers: Sequence[Layer], cancel: CancelToken) -> None:
     """Refuse a config that loaders would reject (FORMATS.md §4.2, BAD-INPUT.md E4)."""
     if len(config) > DEFAULT_LIMITS.blob_json:
         raise CommitError(f"The image config is {len(config)} bytes; loaders refuse more than "
@@ -183,7 +221,7 @@ def _check_config(config: bytes, layers: Sequence[bytes], cancel: CancelToken) -
     for i, (text, blob) in enumerate(zip(diff_ids, layers, strict=True)):
         try:
             expected = Digest.parse(text, what=f"diff_id {i}")
-            actual = _diff_id(blob, cancel)
+            actual = blob.diff_id if isinstance(blob, BlobSource) else _diff_id(blob, cancel)
         except FormatError as exc:
             raise CommitError(f"Layer {i}: {exc}") from exc
         if actual != expected:
@@ -208,41 +246,113 @@ def _write_blob(fh: BinaryIO, name: str, data: bytes, cancel: CancelToken) -> in
     return write_member(fh, info, data)
 
 
+def _extent(src: BinaryIO) -> tuple[int, int] | None:
+    """(descriptor, offset) of a stream's current position, when the kernel can copy it."""
+    extent = getattr(src, "extent", None)
+    if extent is not None:
+        fd, offset, _left = extent()
+        return int(fd), int(offset)
+    try:
+        return src.fileno(), src.tell()
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def copy_exactly(src: BinaryIO, dst: BinaryIO, size: int, *, cancel: CancelToken,
+                 on_chunk: Callable[[int], None]) -> None:
+    """Copy ``size`` bytes from ``src`` to ``dst`` in bounded chunks: ``copy_file_range``
+    between the two files when both are real files, else a 1 MiB buffer.  Raises
+    CommitError when ``src`` ends early."""
+    left = size
+    where = _extent(src)
+    if where is not None and left > 0:
+        src_fd, src_off = where
+        start = src.tell()
+        dst.flush()
+        dst_off = dst.tell()
+        try:
+            while left > 0:
+                cancel.check()
+                n = os.copy_file_range(src_fd, dst.fileno(), min(left, _KERNEL_CHUNK),
+                                       src_off, dst_off)
+                if n == 0:
+                    break
+                src_off += n
+                dst_off += n
+                left -= n
+                on_chunk(n)
+        except OSError as exc:
+            if exc.errno not in _NO_KERNEL_COPY:
+                raise
+        dst.seek(dst_off)
+        src.seek(start + size - left)
+    while left > 0:
+        cancel.check()
+        chunk = src.read(min(_CHUNK, left))
+        if not chunk:
+            raise CommitError(f"A blob ended {left} bytes early while it was copied: the "
+                              "input changed since it was opened.")
+        dst.write(chunk)
+        left -= len(chunk)
+        on_chunk(len(chunk))
+    if left:
+        raise CommitError(f"A blob ended {left} bytes early while it was copied: the input "
+                          "changed since it was opened.")
+
+
+def _write_source(fh: BinaryIO, name: str, blob: BlobSource, cancel: CancelToken,
+                  on_chunk: Callable[[int], None]) -> int:
+    cancel.check()
+    info = make_info(name.encode(), tarfile.REGTYPE, mode=0o644, size=blob.size)
+    header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    fh.write(header)
+    with blob.open() as src:
+        copy_exactly(src, fh, blob.size, cancel=cancel, on_chunk=on_chunk)
+    pad = -blob.size % tarfile.BLOCKSIZE
+    fh.write(b"\0" * pad)
+    return len(header) + blob.size + pad
+
+
 def write_image_archive(
     dest: StrPath,
     *,
     config: bytes,
-    layers: Sequence[bytes],
+    layers: Sequence[Layer],
     layer_media_types: Sequence[str] | None = None,
     tags: Sequence[str] = (),
     fmt: ArchiveFormat = "docker",
     inputs: Sequence[StrPath] = (),
     cancel: CancelToken = NEVER_CANCELLED,
     progress: Progress = no_progress,
+    verify: Callable[[str], None] | None = None,
 ) -> WrittenImage:
     """Write one image as a Docker 25+ hybrid (``"docker"``) or an oci-archive (``"oci"``).
 
     ``config`` is written byte-for-byte (its sha256 is the image ID).  ``layers`` are the
-    stored blobs, already compressed or not; their media types default to what their bytes
-    show.  Every layer is checked against the config's diff_ids before anything is written.
+    stored blobs (bytes or BlobSource), already compressed or not; media types default to
+    what the bytes show (a BlobSource says its own).  Every layer is checked against the
+    config's diff_ids before anything is written (a BlobSource by the diff_id it declares).
+    ``verify(temp_path)`` runs on the complete file before it replaces ``dest``.
     Raises CommitError (nothing written) or Cancelled.
     """
     if fmt not in ("docker", "oci"):
         raise ValueError(f"Unknown archive format {fmt!r}: expected 'docker' or 'oci'.")
     if layer_media_types is None:
-        layer_media_types = [layer_media_type(sniff(b[:SNIFF_BYTES])) for b in layers]
+        layer_media_types = [b.media_type if isinstance(b, BlobSource)
+                             else layer_media_type(sniff(b[:SNIFF_BYTES])) for b in layers]
     if len(layer_media_types) != len(layers):
         raise ValueError("layer_media_types must have one entry per layer.")
     names = _parse_tags(tags)
     _check_config(config, layers, cancel)
 
     config_digest = Digest.of_bytes(config)
-    layer_digests = [Digest.of_bytes(b) for b in layers]
+    layer_digests = [b.digest if isinstance(b, BlobSource) else Digest.of_bytes(b)
+                     for b in layers]
     manifest = _json({
         "schemaVersion": 2,
         "mediaType": mt.OCI_MANIFEST,
         "config": _descriptor(mt.OCI_CONFIG, config, config_digest),
-        "layers": [_descriptor(t, b, d)
+        "layers": [_descriptor(t, _size(b), d)
                    for t, b, d in zip(layer_media_types, layers, layer_digests, strict=True)],
     })
     if len(manifest) > DEFAULT_LIMITS.blob_json:
@@ -277,21 +387,31 @@ def write_image_archive(
                 repos.setdefault(n.familiar_repo, {})[n.tag] = top
             files["repositories"] = _json(repos)
 
-    blobs: dict[str, bytes] = {config_digest.blob_path: config,
+    blobs: dict[str, Layer] = {config_digest.blob_path: config,
                                manifest_digest.blob_path: manifest}
     for digest, blob in zip(layer_digests, layers, strict=True):
         blobs.setdefault(digest.blob_path, blob)
-    total = sum(len(b) for b in blobs.values())
+    total = sum(_size(b) for b in blobs.values())
     path = str(Path(dest).absolute())
     size = 0
     done = 0
-    with atomic_output(path, inputs=inputs, expected_size=total + 64 * 1024) as fh:
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    with atomic_output(path, inputs=inputs, expected_size=total + 64 * 1024,
+                       verify=verify) as fh:
         for dirname in ("blobs", "blobs/sha256"):
             size += write_member(fh, make_info(dirname.encode(), tarfile.DIRTYPE, mode=0o755))
         for blob_name in sorted(blobs):
-            size += _write_blob(fh, blob_name, blobs[blob_name], cancel)
-            done += len(blobs[blob_name])
-            progress(done, total)
+            blob = blobs[blob_name]
+            if isinstance(blob, BlobSource):
+                size += _write_source(fh, blob_name, blob, cancel, advance)
+            else:
+                size += _write_blob(fh, blob_name, blob, cancel)
+                advance(len(blob))
         for file_name in sorted(files):
             size += _write_blob(fh, file_name, files[file_name], cancel)
         fh.write(END_OF_ARCHIVE)

@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from explorer.core.errors import CommitError
 from explorer.core.fs import whiteout
+from explorer.core.tasks import NEVER_CANCELLED, CancelToken
 
 BLOCK = tarfile.BLOCKSIZE
 END_OF_ARCHIVE = b"\0" * (2 * BLOCK)
 WHITEOUT_MODE = 0o644
+CHUNK = 1 << 20
+XATTR_PREFIX = "SCHILY.xattr."
 
 PathLike = bytes | str
+Xattrs = Sequence[tuple[bytes, bytes]]
+Opener = Callable[[], BinaryIO]
+"""Opens a fresh stream of a member's content (read from its start, closed by the caller)."""
 
 
 def _as_bytes(path: PathLike) -> bytes:
@@ -70,6 +78,44 @@ def write_member(fh: BinaryIO, info: tarfile.TarInfo, data: bytes = b"") -> int:
     return written
 
 
+def write_streamed_member(fh: BinaryIO, info: tarfile.TarInfo, opener: Opener, *,
+                          cancel: CancelToken = NEVER_CANCELLED) -> int:
+    """Write one regular-file member whose ``info.size`` bytes come from ``opener``, copied
+    in bounded chunks; raises CommitError when the stream ends early."""
+    header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    fh.write(header)
+    remaining = info.size
+    with opener() as src:
+        while remaining > 0:
+            cancel.check()
+            chunk = src.read(min(CHUNK, remaining))
+            if not chunk:
+                raise CommitError(
+                    f"{info.name!r} ended {remaining} bytes early while it was written into "
+                    "the layer: it changed after it was chosen."
+                )
+            fh.write(chunk)
+            remaining -= len(chunk)
+    pad = -info.size % BLOCK
+    fh.write(b"\0" * pad)
+    return len(header) + info.size + pad
+
+
+def _xattr_records(xattrs: Xattrs) -> dict[str, str]:
+    """PAX ``SCHILY.xattr.<name>`` records (what Go's archive/tar and libarchive read)."""
+    records = {}
+    for name, value in xattrs:
+        try:
+            key = XATTR_PREFIX + name.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"The xattr name {name!r} is not UTF-8; PAX cannot record it.")\
+                from None
+        if not name or "=" in key or "\0" in key:
+            raise ValueError(f"Invalid xattr name {name!r}.")
+        records[key] = value.decode("utf-8", "surrogateescape")
+    return records
+
+
 def make_info(
     name: bytes,
     kind: bytes,
@@ -80,8 +126,10 @@ def make_info(
     mtime: int = 0,
     size: int = 0,
     linkname: bytes = b"",
+    xattrs: Xattrs = (),
 ) -> tarfile.TarInfo:
-    """A TarInfo with only the fields we mean: integer mtime, empty uname/gname."""
+    """A TarInfo with only the fields we mean: integer mtime, empty uname/gname, xattrs as
+    sorted PAX records."""
     for value, label in ((uid, "uid"), (gid, "gid"), (mtime, "mtime"), (mode, "mode")):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{label} must be a non-negative integer, not {value!r}.")
@@ -95,6 +143,8 @@ def make_info(
     info.mtime = int(mtime)
     info.size = size
     info.linkname = _as_tar_str(linkname)
+    if xattrs:
+        info.pax_headers = _xattr_records(sorted(xattrs))
     return info
 
 
@@ -105,6 +155,7 @@ class _Member:
     data: bytes
     marker: whiteout.Marker
     link: bytes = b""
+    opener: Opener | None = None
 
 
 def _sort_key(path: bytes) -> tuple[bytes, ...]:
@@ -127,13 +178,14 @@ class LayerTarBuilder:
         return len(self._members)
 
     def _add(self, path: bytes, info: tarfile.TarInfo, data: bytes = b"",
-             marker: whiteout.Marker = whiteout.Marker.NONE, link: bytes = b"") -> None:
+             marker: whiteout.Marker = whiteout.Marker.NONE, link: bytes = b"", *,
+             opener: Opener | None = None) -> None:
         if path in self._members:
             raise ValueError(
                 f"Duplicate layer path {path.decode('utf-8', 'backslashreplace')!r}: a layer "
                 "holds each path once."
             )
-        self._members[path] = _Member(path, info, data, marker, link)
+        self._members[path] = _Member(path, info, data, marker, link, opener)
 
     def _plain(self, path: PathLike) -> bytes:
         raw = check_layer_path(path)
@@ -145,26 +197,38 @@ class LayerTarBuilder:
         return raw
 
     def add_dir(self, path: PathLike, *, mode: int = 0o755, uid: int = 0, gid: int = 0,
-                mtime: int = 0) -> None:
+                mtime: int = 0, xattrs: Xattrs = ()) -> None:
         p = self._plain(path)
-        self._add(p, make_info(p, tarfile.DIRTYPE, mode=mode, uid=uid, gid=gid, mtime=mtime))
+        self._add(p, make_info(p, tarfile.DIRTYPE, mode=mode, uid=uid, gid=gid, mtime=mtime,
+                               xattrs=xattrs))
 
     def add_file(self, path: PathLike, data: bytes, *, mode: int = 0o644, uid: int = 0,
-                 gid: int = 0, mtime: int = 0) -> None:
+                 gid: int = 0, mtime: int = 0, xattrs: Xattrs = ()) -> None:
         p = self._plain(path)
         info = make_info(p, tarfile.REGTYPE, mode=mode, uid=uid, gid=gid, mtime=mtime,
-                         size=len(data))
+                         size=len(data), xattrs=xattrs)
         self._add(p, info, bytes(data))
 
+    def add_file_from(self, path: PathLike, size: int, opener: Opener, *, mode: int = 0o644,
+                      uid: int = 0, gid: int = 0, mtime: int = 0, xattrs: Xattrs = ()) -> None:
+        """A regular file of ``size`` bytes streamed from ``opener`` when the layer is
+        written (never held in memory); the stream must give at least ``size`` bytes."""
+        p = self._plain(path)
+        if not isinstance(size, int) or size < 0:
+            raise ValueError(f"size must be a non-negative integer, not {size!r}.")
+        info = make_info(p, tarfile.REGTYPE, mode=mode, uid=uid, gid=gid, mtime=mtime,
+                         size=size, xattrs=xattrs)
+        self._add(p, info, opener=opener)
+
     def add_symlink(self, path: PathLike, target: PathLike, *, uid: int = 0, gid: int = 0,
-                    mtime: int = 0, mode: int = 0o777) -> None:
+                    mtime: int = 0, mode: int = 0o777, xattrs: Xattrs = ()) -> None:
         """``target`` is stored as given (relative or absolute), as ``ln -s`` would."""
         p = self._plain(path)
         link = _as_bytes(target)
         if not link or b"\0" in link:
             raise ValueError(f"Symlink {p!r} needs a non-empty target without NUL bytes.")
         self._add(p, make_info(p, tarfile.SYMTYPE, mode=mode, uid=uid, gid=gid, mtime=mtime,
-                               linkname=link))
+                               linkname=link, xattrs=xattrs))
 
     def add_hardlink(self, path: PathLike, target: PathLike, *, mode: int = 0o644, uid: int = 0,
                      gid: int = 0, mtime: int = 0) -> None:
@@ -231,11 +295,15 @@ class LayerTarBuilder:
                         "the target first. Swap the two names."
                     )
 
-    def write_to(self, fh: BinaryIO) -> int:
+    def write_to(self, fh: BinaryIO, *, cancel: CancelToken = NEVER_CANCELLED) -> int:
         """Write the layer tar to ``fh``; returns its size in bytes."""
         written = 0
         for m in self._ordered():
-            written += write_member(fh, m.info, m.data)
+            cancel.check()
+            if m.opener is not None:
+                written += write_streamed_member(fh, m.info, m.opener, cancel=cancel)
+            else:
+                written += write_member(fh, m.info, m.data)
         fh.write(END_OF_ARCHIVE)
         return written + len(END_OF_ARCHIVE)
 

@@ -20,6 +20,11 @@ class FileWindow(io.RawIOBase):
         self._size = size
         self._pos = 0
 
+    def extent(self) -> tuple[int, int, int]:
+        """(descriptor, absolute offset of the current position, bytes left): what a
+        kernel-side copy (``os.copy_file_range``) of the rest of the window needs."""
+        return self._fd, self._start + self._pos, self._size - self._pos
+
     def readable(self) -> bool:
         return True
 

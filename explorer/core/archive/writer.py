@@ -15,7 +15,8 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -93,12 +94,37 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def _fsync_and_verify(fd: int, tmp: Path, verify: Callable[[str], None] | None) -> None:
+    """fsync ``fd``; with ``verify``, run it on the temp file meanwhile (the disk flush and
+    the re-reading from the page cache overlap) and wait for both."""
+    if verify is None:
+        os.fsync(fd)
+        return
+    failure: list[OSError] = []
+
+    def flush() -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=flush, name="fsync", daemon=True)
+    thread.start()
+    try:
+        verify(str(tmp))
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+
+
 @contextlib.contextmanager
 def atomic_output(
     dest_path: StrPath,
     *,
     inputs: Sequence[StrPath] = (),
     expected_size: int = 0,
+    verify: Callable[[str], None] | None = None,
 ) -> Iterator[BinaryIO]:
     """Yield a binary file whose content replaces ``dest_path`` only if the block succeeds.
 
@@ -106,7 +132,9 @@ def atomic_output(
     ``os.replace`` is an atomic rename on one filesystem.  On any exception, including
     ``KeyboardInterrupt`` and ``Cancelled``, the temp file is deleted and ``dest_path`` is
     left as it was.  ``OSError`` (ENOSPC, EACCES, ...) becomes a ``CommitError``.
-    ``expected_size`` > 0 checks free space before anything is written.
+    ``expected_size`` > 0 checks free space before anything is written.  ``verify`` is called
+    with the complete temp file's path (while it is fsynced) before the rename: raising there
+    leaves nothing behind, like any other failure.
     """
     dest = Path(dest_path).absolute()
     check_not_input(dest, inputs)
@@ -133,7 +161,7 @@ def atomic_output(
             os.fchmod(fh.fileno(), _target_mode(dest))
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            _fsync_and_verify(fh.fileno(), tmp, verify)
         tmp.replace(dest)
     except BaseException as exc:
         with contextlib.suppress(OSError):
