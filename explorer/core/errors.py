@@ -62,6 +62,10 @@ class ImageSelectionError(ExplorerError):
     """The archive holds several images (or none matches) and the choice is ambiguous."""
 
 
+class SandboxError(ExplorerError):
+    """A sandbox edit that cannot be made (missing path, wrong type, name clash)."""
+
+
 class CommitError(ExplorerError):
     """Writing a new image failed; nothing was left at the destination."""
 

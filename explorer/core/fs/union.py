@@ -8,8 +8,9 @@ Nodes are never mutated once a layer has been applied.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from explorer.core.fs.entry import EntryKind, FileEntry, display_path, implicit_dir
 from explorer.core.fs.layer_index import LayerIndex
@@ -189,7 +190,19 @@ class _Applier:
                                    if entry.size == 0 else entry.size)
 
 
-def apply_layer(lower: UnionTree, index: LayerIndex, layer_no: int) -> tuple[UnionTree, list[str]]:
+class LayerChanges(Protocol):
+    """What applying a layer needs: a LayerIndex, or a layer still being edited (sandbox)."""
+
+    @property
+    def entries(self) -> Sequence[FileEntry]: ...
+    @property
+    def whiteouts(self) -> Sequence[bytes]: ...
+    @property
+    def opaque_dirs(self) -> Sequence[bytes]: ...
+
+
+def apply_layer(lower: UnionTree, index: LayerChanges, layer_no: int
+                ) -> tuple[UnionTree, list[str]]:
     """The tree after ``index`` is applied on ``lower`` (whiteouts and opacity first, as the
     spec orders them, so that what the layer itself adds survives)."""
     applier = _Applier(lower, layer_no)
