@@ -18,6 +18,7 @@ from explorer.core.analysis.ci_rules import evaluate, load_rules, render_report
 from explorer.core.errors import ExplorerError
 from explorer.core.inspection import Inspection, inspect_path
 from explorer.core.report import inspection_json, tree_json
+from explorer.core.sandbox import Sandbox, image_path, snapshot_host
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -65,6 +66,31 @@ def build_parser() -> argparse.ArgumentParser:
                       ("highestUserWastedPercent", "--highest-user-wasted-percent")):
         p.add_argument(flag, f"--{key}", dest=key, metavar="VALUE",
                        help=f"override rules.{key}")
+
+    p = sub.add_parser(
+        "commit", help="the image plus a container layer of edits, written as a new image "
+        "(docker commit + docker save)",
+        description="Delete paths and add host files in a container layer over IMAGE's top "
+        "layer and write the result as a new image archive (deletions first, then additions; "
+        "--add SRC:DEST copies like docker cp: into DEST when it is a folder or ends with "
+        "'/', else as DEST). SOURCE_DATE_EPOCH fixes the timestamps for reproducible output.")
+    _image_arg(p)
+    p.add_argument("--delete", action="append", default=[], metavar="PATH",
+                   help="delete a file, symlink or folder of the image (repeatable)")
+    p.add_argument("--add", action="append", default=[], metavar="SRC:DEST",
+                   help="add a host file or folder (repeatable)")
+    p.add_argument("-m", "--message", default="", help="commit message (history comment)")
+    p.add_argument("-a", "--author", default="", help="author (e.g. 'Name <mail>')")
+    p.add_argument("-c", "--change", action="append", default=[], metavar="INSTRUCTION",
+                   help="Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, EXPOSE, "
+                   "LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR (repeatable)")
+    p.add_argument("-t", "--tag", required=True, metavar="REPO:TAG", help="name of the new image")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.tar", help="archive to write")
+    p.add_argument("--format", choices=("docker", "oci"), default="docker",
+                   help="docker: Docker 25+ archive (docker, podman, containerd load it); "
+                   "oci: OCI archive")
+    p.add_argument("--compression", choices=("none", "gzip", "zstd"), default="none",
+                   help="of the new layer (the others are copied as they are)")
 
     p = sub.add_parser("demo", help="write the bundled demo image to a file")
     p.add_argument("output", help="destination .tar")
@@ -142,6 +168,39 @@ def cmd_ci(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _add_target(sandbox: Sandbox, dest: str, name: bytes) -> bytes:
+    """``docker cp`` DEST: into a folder (existing, or written with a trailing '/'), else
+    the new path itself."""
+    clean = image_path(dest, allow_root=True)
+    node = sandbox.merged().get(clean)
+    if dest.endswith("/") or not clean or (node is not None and node.is_dir):
+        return clean + b"/" + name if clean else name
+    return clean
+
+
+def cmd_commit(args: argparse.Namespace) -> int:
+    from explorer.core.archive.compression import Compression
+    from explorer.core.commit import CommitOptions, commit
+
+    with _open(args) as insp:
+        sandbox = Sandbox.over(insp)
+        for path in args.delete:
+            sandbox = sandbox.delete(path)
+        for spec in args.add:
+            src, sep, dest = spec.rpartition(":")
+            if not sep or not src or not dest:
+                raise ExplorerError(f"--add {spec!r}: expected SRC:DEST (a host path and a "
+                                    "path in the image).")
+            tree = snapshot_host(src)
+            sandbox = sandbox.add(tree, _add_target(sandbox, dest, tree.name))
+        options = CommitOptions(tag=args.tag, message=args.message, author=args.author,
+                                changes=tuple(args.change), fmt=args.format,
+                                compression=Compression(args.compression))
+        result = commit(insp, sandbox, args.output, options)
+    _out(result.lines())
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from explorer.core.demo import build_demo
 
@@ -150,7 +209,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"inspect": cmd_inspect, "ls": cmd_ls, "ci": cmd_ci, "demo": cmd_demo}
+COMMANDS = {"inspect": cmd_inspect, "ls": cmd_ls, "ci": cmd_ci, "commit": cmd_commit,
+            "demo": cmd_demo}
 
 
 def wants_gui(argv: Sequence[str]) -> bool:

@@ -161,7 +161,7 @@ def snapshot_host(
     try:
         root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        raise _host_error(os.fsdecode(root), exc) from exc
+        raise _host_error(shown_root, exc) from exc
     try:
         listed = _walk(root_fd, name, shown_root, cancel, max_entries)
         total = sum(size for _rel, st_mode, size, _m, _l in listed if stat.S_ISREG(st_mode))
