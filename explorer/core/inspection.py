@@ -8,6 +8,7 @@ from explorer.core.analysis.efficiency import Efficiency, analyze_efficiency
 from explorer.core.analysis.indexing import index_layers
 from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
 from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.sizes import DirSizes
 from explorer.core.fs.union import UnionStack, UnionTree
 from explorer.core.image.loader import Archive, open_archive
 from explorer.core.image.model import Image
@@ -22,6 +23,8 @@ class Inspection:
     indexes: list[LayerIndex]
     stack: UnionStack
     _efficiency: Efficiency | None = field(default=None, repr=False)
+    dir_sizes: DirSizes = field(default_factory=DirSizes, repr=False)
+    """dive's directory sizes, memoised on the union nodes for as long as the image is open."""
 
     @property
     def efficiency(self) -> Efficiency:

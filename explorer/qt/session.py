@@ -91,6 +91,7 @@ class Session(QObject):
             inspection = Inspection(archive, image, indexes, UnionStack(indexes))
             inspection.stack.top  # noqa: B018 - build the union trees off the GUI thread
             inspection.efficiency  # noqa: B018 - and the analysis
+            inspection.dir_sizes.file_bytes(inspection.stack.top.root, cancel)  # and the sizes
             return inspection
 
         self._run(work, "Indexing layers", self._indexed)

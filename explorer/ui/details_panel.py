@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.fs.diff import DiffKind, DiffNode, summarize
+from explorer.core.fs.diff import DiffKind, DiffNode, DiffSummary
 from explorer.core.fs.entry import EntryKind, display_path
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.model import Image
@@ -79,7 +79,8 @@ def image_html(image: Image, inspection: Inspection | None) -> str:
     return "<h3>Image</h3>" + _table(rows)
 
 
-def layer_html(inspection: Inspection | None, image: Image, layer: int) -> str:
+def layer_html(inspection: Inspection | None, image: Image, layer: int,
+               summary: DiffSummary | None = None) -> str:
     info = image.layers[layer]
     rows = [
         ("Layer", f"{layer} of {len(image.layers)}" + (" (base)" if layer == 0 else "")),
@@ -93,20 +94,27 @@ def layer_html(inspection: Inspection | None, image: Image, layer: int) -> str:
     ]
     if inspection is not None:
         ix = inspection.indexes[layer]
-        s = summarize(inspection.layer_changes(layer))
         rows += [
             ("Size (dive)", f"{dive_bytes(ix.size)} ({ix.size:,} bytes)"),
             ("Tar size", f"{dive_bytes(ix.tar_size)}, {ix.compression.value}"),
             ("Entries", f"{len(ix.entries):,} · {len(ix.whiteouts)} whiteouts · "
                         f"{len(ix.opaque_dirs)} opaque directories"),
-            ("Changes", f"{s.added:,} added · {s.modified:,} modified · {s.removed:,} removed"),
-            ("Bytes", f"+{dive_bytes(s.bytes_added)} / −{dive_bytes(s.bytes_removed)}"),
         ]
+        s = summary
+        if s is None:
+            rows.append(("Changes", "<i>counting…</i>"))
+        else:
+            rows += [
+                ("Changes", f"{s.added:,} added · {s.modified:,} modified · "
+                            f"{s.removed:,} removed"),
+                ("Bytes", f"+{dive_bytes(s.bytes_added)} / −{dive_bytes(s.bytes_removed)}"),
+            ]
     return "<h3>Layer</h3>" + _table(rows)
 
 
 def file_html(inspection: Inspection, node: DiffNode) -> str:
     e = node.entry
+    size = inspection.dir_sizes.size(node)
     when = datetime.datetime.fromtimestamp(e.mtime, tz=datetime.UTC).strftime(
         "%Y-%m-%d %H:%M:%S UTC")
     rows = [
@@ -114,7 +122,7 @@ def file_html(inspection: Inspection, node: DiffNode) -> str:
         ("Type", _text(e.kind.name.lower())),
         ("Mode", f"<code>{e.mode_string}</code> ({e.mode:04o})"),
         ("Owner", f"{e.uid}:{e.gid}"),
-        ("Size", f"{dive_bytes(node.size())} ({node.size():,} bytes"
+        ("Size", f"{dive_bytes(size)} ({size:,} bytes"
                  + (", its contents)" if node.is_dir else ")")),
         ("Modified", "" if e.implicit else when),
     ]
@@ -196,8 +204,9 @@ class DetailsPanel(QWidget):
             self.inefficient.setItem(row, 1, size)
             self.inefficient.setItem(row, 2, path)
 
-    def show_layer(self, inspection: Inspection | None, image: Image, layer: int) -> None:
-        self.layer_view.setHtml(layer_html(inspection, image, layer))
+    def show_layer(self, inspection: Inspection | None, image: Image, layer: int,
+                   summary: DiffSummary | None = None) -> None:
+        self.layer_view.setHtml(layer_html(inspection, image, layer, summary))
 
     def show_file(self, inspection: Inspection, node: DiffNode | None) -> None:
         if node is None:

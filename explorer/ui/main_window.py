@@ -6,11 +6,9 @@ import os
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,14 +24,16 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
-from explorer import __version__
-from explorer.core.fs.diff import DiffNode
+from explorer.core.fs.diff import DiffNode, DiffSummary
 from explorer.core.fs.entry import display_path
 from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.sizes import count_changes
 from explorer.core.fs.union import UnionStack
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.model import Image, ImageRef
 from explorer.core.inspection import Inspection
+from explorer.core.tasks import CancelToken, Progress
+from explorer.qt.jobs import Job
 from explorer.qt.messages import Message, describe
 from explorer.qt.resources import APP_ICON, icon
 from explorer.qt.session import Session
@@ -44,19 +44,13 @@ from explorer.ui.layer_panel import LayerPanel
 from explorer.ui.preview_panel import PreviewPanel
 from explorer.ui.start_page import StartPage
 from explorer.ui.tree_panel import Mode, TreePanel
+from explorer.ui.window_menus import MenusMixin
 
-MAX_RECENT = 10
 ARCHIVE_FILTER = ("Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.tzst *.oci);;"
                   "All files (*)")
-SHORTCUTS = [
-    ("Ctrl+O", "Open an image archive"), ("Ctrl+Shift+O", "Open an OCI layout folder"),
-    ("Ctrl+W", "Close the image"), ("Ctrl+Q", "Quit"), ("Ctrl+F", "Filter the tree"),
-    ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Tree mode: layer changes / aggregated / merged"),
-    ("Ctrl+T", "Toggle the layer order"), ("F1", "This list"),
-]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(MenusMixin, QMainWindow):
     loaded = Signal(object)
     """Inspection: the image is fully indexed and shown."""
     image_shown = Signal(object)
@@ -79,6 +73,7 @@ class MainWindow(QMainWindow):
         self.partial: Inspection | None = None
         """The bottom layers indexed so far, while the rest are still read."""
         self._ready: dict[int, LayerIndex] = {}
+        self._count_job: Job | None = None
         self.image: Image | None = None
         self.last_message: Message | None = None
         self._message_box: QMessageBox | None = None
@@ -149,95 +144,6 @@ class MainWindow(QMainWindow):
         if not self.settings.value("geometry"):
             self.resize(1400, 860)
         self._restore_state()
-
-    # ----------------------------------------------------------------- menus
-
-    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
-                name: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        if name:
-            action.setObjectName(name)
-        self.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        open_file = self._action("&Open…", self.choose_file, QKeySequence.StandardKey.Open,
-                                 "actionOpen")
-        open_file.setIcon(icon("open"))
-        open_folder = self._action("Open OCI layout &folder…", self.choose_folder,
-                                   "Ctrl+Shift+O")
-        open_folder.setIcon(icon("folder"))
-        demo = self._action("Open &demo image", self.open_demo)
-        demo.setIcon(icon("demo"))
-        file_menu.addAction(open_file)
-        file_menu.addAction(open_folder)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        file_menu.addAction(demo)
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (open_file, open_folder, demo):
-            toolbar.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self._action("&Close image", self.close_image, "Ctrl+W"))
-        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
-        view = self.menuBar().addMenu("&View")
-        for i, mode in enumerate(Mode, start=1):
-            view.addAction(self._action(f"Tree: {mode.value}",
-                                        lambda _c=False, m=mode: self.tree.set_mode(m),
-                                        f"Ctrl+{i}"))
-        view.addAction(self._action("&Filter…", self.tree.focus_filter))
-        view.addAction(self._action("Toggle layer &order",
-                                    self.layers.order.toggle, "Ctrl+T"))
-        view.addAction(self.warnings_dock.toggleViewAction())
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self._action("&Keyboard shortcuts", self.show_shortcuts, "F1"))
-        help_menu.addAction(self._action("&About Layer Explorer", self.show_about))
-
-    def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>{t}</td></tr>" for k, t in SHORTCUTS)
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts",
-                          f"<table cellpadding=4>{rows}</table>", parent=self)
-        box.setObjectName("shortcutsBox")
-        box.open()
-
-    def show_about(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.Information, "About Layer Explorer",
-                          f"<b>Layer Explorer {__version__}</b><p>See, edit and compare "
-                          "container image tarballs as the layer stack they are.</p>",
-                          parent=self)
-        box.setObjectName("aboutBox")
-        box.open()
-
-    # ----------------------------------------------------------------- recent files
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        paths = [value] if isinstance(value, str) else list(value or [])
-        return [p for p in paths if os.path.exists(p)]
-
-    def _remember(self, path: str) -> None:
-        paths = [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent", [path, *paths][:MAX_RECENT])
-        self._refresh_recent()
-
-    def clear_recent(self) -> None:
-        self.settings.setValue("recent", [])
-        self._refresh_recent()
-
-    def _refresh_recent(self) -> None:
-        paths = self.recent_files()
-        self.start.set_recent(paths)
-        self.recent_menu.clear()
-        for path in paths:
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
-        self.recent_menu.addSeparator()
-        self.recent_menu.addAction("Clear recent files", self.clear_recent)
 
     # ----------------------------------------------------------------- opening
 
@@ -366,7 +272,7 @@ class MainWindow(QMainWindow):
         self.tree.set_inspection(inspection, layer)
         self.details.show_image(image, inspection)
         if layer is not None:
-            self.details.show_layer(inspection, image, layer)
+            self._show_layer(inspection, layer)
         for text in inspection.warnings:
             self.warnings.addItem(text)
         self.warnings_dock.setVisible(bool(inspection.warnings))
@@ -403,16 +309,40 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- selection
 
+    def _show_layer(self, inspection: Inspection, layer: int) -> None:
+        """Layer facts now; its change counts from a job (a big layer takes a while)."""
+        image = inspection.image
+        self.details.show_layer(inspection, image, layer)
+
+        def work(_progress: Progress, cancel: CancelToken) -> DiffSummary:
+            return count_changes(inspection.merged(layer - 1), inspection.merged(layer),
+                                 cancel=cancel)
+
+        if self._count_job is not None:
+            self._count_job.cancel()
+        job = Job(work, name="count", parent=self)
+        self._count_job = job
+
+        def done(summary: DiffSummary) -> None:
+            if job is self._count_job and self.layers.current_layer() == layer:
+                self.details.show_layer(inspection, image, layer, summary)
+
+        job.finished.connect(done)
+        if self.run_sync:
+            job.run()
+        else:
+            job.start()
+
     def _layer_selected(self, layer: int) -> None:
         if self.image is None:
             return
         if self.inspection is not None:
-            self.details.show_layer(self.inspection, self.image, layer)
+            self._show_layer(self.inspection, layer)
             self.tree.set_layer(layer)
             return
         partial = self.partial
         if partial is not None and layer < len(partial.indexes):
-            self.details.show_layer(partial, self.image, layer)
+            self._show_layer(partial, layer)
             self.tree.set_inspection(partial, layer)
         else:
             self.details.show_layer(None, self.image, layer)

@@ -280,7 +280,9 @@ class TreePanel(QWidget):
             self.view.expandAll()
 
     def _show(self, root: DiffNode, visible: set[bytes] | None) -> None:
-        self.model.set_tree(root, hidden=self.hidden[self.mode], visible=visible, sort=self.sort)
+        sizer = self.inspection.dir_sizes.size if self.inspection is not None else None
+        self.model.set_tree(root, hidden=self.hidden[self.mode], visible=visible, sort=self.sort,
+                            sizer=sizer)
         if self.mode is not Mode.MERGED and _small(root, self.hidden[self.mode], AUTO_EXPAND):
             self.view.expandAll()  # a layer's few changes are read at a glance, as in dive
         shown = "everything" if visible is None else f"{len(visible):,} matching paths"

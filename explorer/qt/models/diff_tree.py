@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -97,6 +98,7 @@ class DiffTreeModel(QAbstractItemModel):
         self._visible: set[bytes] | None = None
         self._sort = SortOrder.NAME
         self._sizes: dict[int, int] = {}
+        self._sizer: Callable[[DiffNode], int] | None = None
         self._generation = 0
         self.run_sync = False
         self.jobs: list[Job] = []
@@ -104,8 +106,11 @@ class DiffTreeModel(QAbstractItemModel):
     # ----------------------------------------------------------------- configuration
 
     def set_tree(self, root: DiffNode | None, *, hidden: frozenset[DiffKind] = frozenset(),
-                 visible: set[bytes] | None = None, sort: SortOrder = SortOrder.NAME) -> None:
-        """Show ``root``'s children; ``visible`` (a filter's result) limits the paths shown."""
+                 visible: set[bytes] | None = None, sort: SortOrder = SortOrder.NAME,
+                 sizer: Callable[[DiffNode], int] | None = None) -> None:
+        """Show ``root``'s children; ``visible`` (a filter's result) limits the paths shown.
+        ``sizer`` gives a row's size cheaply (``Inspection.dir_sizes.size``); without it a
+        directory's size walks its diff subtree."""
         self.beginResetModel()
         self._generation += 1
         for job in self.jobs:
@@ -116,6 +121,7 @@ class DiffTreeModel(QAbstractItemModel):
         self._visible = visible
         self._sort = sort
         self._sizes = {}
+        self._sizer = sizer
         root_item = self._root
         if root_item is not None and sort is SortOrder.NAME:
             self._prepare(root_item)
@@ -259,7 +265,7 @@ class DiffTreeModel(QAbstractItemModel):
         key = id(node)
         size = self._sizes.get(key)
         if size is None:
-            size = self._sizes[key] = node.size()
+            size = self._sizes[key] = self._sizer(node) if self._sizer else node.size()
         return size
 
     # ----------------------------------------------------------------- data
