@@ -32,7 +32,7 @@ from typing import Any, BinaryIO, Literal
 
 from explorer.core.archive.compression import SNIFF_BYTES, Compression, Decompressor, sniff
 from explorer.core.archive.layer_builder import END_OF_ARCHIVE, make_info, write_member
-from explorer.core.archive.writer import StrPath, atomic_output
+from explorer.core.archive.writer import StrPath, atomic_output, start_writeback
 from explorer.core.digest import Digest
 from explorer.core.errors import CommitError, FormatError
 from explorer.core.image import mediatypes as mt
@@ -277,6 +277,7 @@ def copy_exactly(src: BinaryIO, dst: BinaryIO, size: int, *, cancel: CancelToken
                                        src_off, dst_off)
                 if n == 0:
                     break
+                start_writeback(dst.fileno(), dst_off, n)
                 src_off += n
                 dst_off += n
                 left -= n
