@@ -6,11 +6,12 @@ as ``image_ready`` arrives (config and manifest only); trees wait for ``indexed`
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from explorer.core.analysis.indexing import index_layers
+from explorer.core.analysis.indexing import index_layers, quick_gil_handoff
 from explorer.core.errors import ExplorerError
 from explorer.core.fs.union import UnionStack
 from explorer.core.image.loader import Archive, open_archive
@@ -89,9 +90,11 @@ class Session(QObject):
             indexes = index_layers(archive, image, verify=self.verify, progress=progress,
                                    cancel=cancel, on_layer=self.layer_indexed.emit)
             inspection = Inspection(archive, image, indexes, UnionStack(indexes))
-            inspection.stack.top  # noqa: B018 - build the union trees off the GUI thread
-            inspection.efficiency  # noqa: B018 - and the analysis
-            inspection.dir_sizes.file_bytes(inspection.stack.top.root, cancel)  # and the sizes
+            with quick_gil_handoff():  # no collector pauses for the GUI thread either
+                inspection.stack.top  # noqa: B018 - the union trees, off the GUI thread
+                inspection.efficiency  # noqa: B018 - and the analysis
+                inspection.dir_sizes.file_bytes(inspection.stack.top.root, cancel)
+            gc.freeze()  # what an image holds lives long: later collections skip it
             return inspection
 
         self._run(work, "Indexing layers", self._indexed)

@@ -73,6 +73,7 @@ class MainWindow(MenusMixin, QMainWindow):
         self.partial: Inspection | None = None
         """The bottom layers indexed so far, while the rest are still read."""
         self._ready: dict[int, LayerIndex] = {}
+        self._partial_wanted = 0
         self._count_job: Job | None = None
         self.image: Image | None = None
         self.last_message: Message | None = None
@@ -198,6 +199,7 @@ class MainWindow(MenusMixin, QMainWindow):
         self.inspection = None
         self.partial = None
         self._ready = {}
+        self._partial_wanted = 0
         self.image = None
         self.layers.set_image(None)
         self.tree.set_inspection(None)
@@ -245,7 +247,8 @@ class MainWindow(MenusMixin, QMainWindow):
         self.image_shown.emit(image)
 
     def _layer_indexed(self, layer: int, index: LayerIndex) -> None:
-        """Show the trees of the bottom layers as soon as all layers below them are read."""
+        """Show the trees of the bottom layers as soon as all layers below them are read
+        (their union trees are built in a job: a big layer takes seconds)."""
         session = self.session
         if self.sender() is not session or session is None or session.archive is None \
                 or self.image is None or self.inspection is not None:
@@ -254,13 +257,33 @@ class MainWindow(MenusMixin, QMainWindow):
         count = 0
         while count in self._ready:
             count += 1
-        if count == 0 or (self.partial is not None and len(self.partial.indexes) >= count):
+        if count == 0 or count <= self._partial_wanted:
             return
+        self._partial_wanted = count
         indexes = [self._ready[i] for i in range(count)]
-        self.partial = Inspection(session.archive, self.image, indexes, UnionStack(indexes))
-        current = self.layers.current_layer()
-        if current is not None and current < count and self.tree.inspection is None:
-            self.tree.set_inspection(self.partial, current)
+        partial = Inspection(session.archive, self.image, indexes, UnionStack(indexes))
+
+        def work(_progress: Progress, _cancel: CancelToken) -> Inspection:
+            partial.stack.top  # noqa: B018 - the union trees, off the GUI thread
+            return partial
+
+        def ready(result: Inspection) -> None:
+            if self.session is not session or self.inspection is not None:
+                return
+            if self.partial is not None and len(self.partial.indexes) >= len(result.indexes):
+                return
+            self.partial = result
+            current = self.layers.current_layer()
+            if current is not None and current < count and self.tree.inspection is None:
+                self._show_layer(result, current)
+                self.tree.set_inspection(result, current)
+
+        job = Job(work, name="partial", parent=self)
+        job.finished.connect(ready)
+        if self.run_sync:
+            job.run()
+        else:
+            job.start()
 
     def _indexed(self, inspection: Inspection) -> None:
         if self.sender() is not self.session:

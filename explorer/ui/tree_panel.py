@@ -25,7 +25,7 @@ from explorer.core.fs.tree_filter import compile_filter, visible_paths
 from explorer.core.inspection import Inspection
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
-from explorer.qt.models.diff_tree import Column, DiffTreeModel, SortOrder
+from explorer.qt.models.diff_tree import Column, DiffTreeModel, SortOrder, width
 from explorer.qt.style import LETTERS, kind_color
 
 FILTER_DELAY_MS = 250
@@ -66,16 +66,22 @@ def diff_for(inspection: Inspection, layer: int, mode: Mode) -> DiffNode:
 
 
 def _small(root: DiffNode, hidden: frozenset[DiffKind], limit: int) -> bool:
-    """Whether the rows shown (hidden kinds skipped) number at most ``limit``."""
+    """Whether the rows shown (hidden kinds skipped) number at most ``limit``; a directory
+    wider than that answers no before its rows are built."""
     count = 0
-    stack = [c for c in root.children if c.kind not in hidden]
+    stack = [root]
     while stack:
         node = stack.pop()
-        count += 1
-        if count > limit:
+        if width(node) > limit:
             return False
-        if node.is_dir:
-            stack.extend(c for c in node.children if c.kind not in hidden)
+        for child in node.children:
+            if child.kind in hidden:
+                continue
+            count += 1
+            if count > limit:
+                return False
+            if child.is_dir:
+                stack.append(child)
     return True
 
 

@@ -78,7 +78,7 @@ class _Item:
         """A job is computing the children of this (big) directory."""
 
 
-def _width(node: DiffNode) -> int:
+def width(node: DiffNode) -> int:
     """How many entries a directory row may have (both sides counted), without building them."""
     width = 0
     for side in (node.lower, node.upper):
@@ -201,7 +201,7 @@ class DiffTreeModel(QAbstractItemModel):
         if item is None or item.loading:
             return
         if item.pending is None:
-            if item is not self._root and _width(item.node) > BIG_DIRECTORY:
+            if item is not self._root and width(item.node) > BIG_DIRECTORY:
                 self._prepare_in_job(item)
                 return
             self._prepare(item)
