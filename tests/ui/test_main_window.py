@@ -21,6 +21,7 @@ from explorer.qt.models.diff_tree import Column
 from explorer.qt.models.layer_table import LayerRole
 from explorer.ui.main_window import MainWindow
 from explorer.ui.tree_panel import Mode
+from tests.core.factories import DockerArchive, layer_tar
 from tests.ui.conftest import generated
 
 FORMATS = [
@@ -210,3 +211,25 @@ def test_lower_layers_show_before_the_upper_ones_are_read(
     with qtbot.waitSignal(win.loaded, timeout=30_000):
         release.set()
     assert win.tree.inspection is win.inspection
+
+
+def test_a_digest_mismatch_is_a_message_naming_the_layer(window: MainWindow, qtbot: QtBot,
+                                                         tmp_path: Path) -> None:
+    archive = DockerArchive([[("etc", None, "dir"), ("etc/a", b"one", "file")],
+                             [("etc/b", b"two", "file")]])
+    archive.layer_blobs[1] = layer_tar([("etc/b", b"TWO", "file")])  # same size, other bytes
+    with qtbot.waitSignal(window.load_failed):
+        window.open_path(str(archive.write(tmp_path / "tampered.tar")))
+    message = window.last_message
+    assert message is not None and message.title == "The image does not match its digests"
+    assert "layer 1" in message.text
+
+
+def test_integrity_warnings_are_listed_in_their_panel(window: MainWindow, qtbot: QtBot,
+                                                      tmp_path: Path) -> None:
+    archive = DockerArchive([[("etc", None, "dir"), ("etc/a", b"one", "file"),
+                              ("etc/a", b"two", "file")]])
+    _open(window, qtbot, str(archive.write(tmp_path / "twice.tar")))
+    texts = [window.warnings.item(i).text() for i in range(window.warnings.count())]
+    assert any("more than once" in t for t in texts)
+    assert window.warnings_dock.isVisibleTo(window)
