@@ -266,6 +266,51 @@ class TestOutput:
         assert list(tmp_path.iterdir()) == []
 
 
+class TestInputs:
+    @pytest.mark.parametrize("compression", ["gzip", "zstd"])
+    def test_a_compressed_archive_is_committed_from_its_decompressed_copy(
+        self, tmp_path: Path, compression: str
+    ) -> None:
+        from tests.core.factories import DockerArchive
+
+        src = DockerArchive([[("a", "1", "file"), ("b", "2", "file")]]).write(
+            tmp_path / "in.tar.x", compression=compression)  # type: ignore[arg-type]
+        with inspect_path(str(src)) as insp:
+            result = commit(insp, Sandbox.over(insp).delete("a"), tmp_path / "o.tar",
+                            CommitOptions(timestamp=0))
+        with inspect_path(result.path) as new:
+            assert {p for p, _n in new.merged().walk()} == {b"b"}
+
+    def test_an_oci_layout_folder_is_an_input_and_nothing_is_written_inside_it(
+        self, tmp_path: Path
+    ) -> None:
+        from tests.core.factories import OciArchive
+        from tests.core.umoci_oracle import safe_extract
+
+        OciArchive([[("a", "1", "file")]]).write(tmp_path / "l.tar")
+        layout = tmp_path / "layout"
+        safe_extract(tmp_path / "l.tar", layout)
+        with inspect_path(str(layout)) as insp:
+            sandbox = Sandbox.over(insp).delete("a")
+            with pytest.raises(CommitError, match="inside the input folder"):
+                commit(insp, sandbox, layout / "o.tar", CommitOptions(timestamp=0))
+            result = commit(insp, sandbox, tmp_path / "o.tar", CommitOptions(timestamp=0))
+        assert result.verified and not (layout / "o.tar").exists()
+
+    def test_docker_output_stops_at_125_layers(self, tmp_path: Path) -> None:
+        from tests.core.factories import DockerArchive
+
+        layers = [[(f"f{i}", str(i), "file")] for i in range(125)]
+        src = DockerArchive(layers).write(tmp_path / "deep.tar")
+        with inspect_path(str(src)) as insp:
+            sandbox = Sandbox.over(insp).delete("f0")
+            with pytest.raises(CommitError, match="126 layers"):
+                commit(insp, sandbox, tmp_path / "o.tar", CommitOptions(timestamp=0))
+            result = commit(insp, sandbox, tmp_path / "o.tar",
+                            CommitOptions(timestamp=0, fmt="oci"))
+        assert len(result.layers) == 126
+
+
 @pytest.fixture
 def host_file(tmp_path: Path) -> Path:
     path = tmp_path / "host" / "NOTICE.txt"

@@ -49,7 +49,8 @@ from explorer.core.errors import CommitError, ExplorerError
 from explorer.core.fs.diff import DiffSummary
 from explorer.core.humanize import human_bytes
 from explorer.core.inspection import Inspection
-from explorer.core.sandbox.model import Change, Sandbox
+from explorer.core.sandbox.changes import Change
+from explorer.core.sandbox.model import Sandbox
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
 
@@ -204,6 +205,11 @@ def commit(
     seconds, created = commit_time(options.timestamp)
     sources = [_input_layer(ins, i) for i in range(len(ins.image.layers))]
     layer_view = sandbox.layer()
+    count = len(sources) + (0 if layer_view.is_empty else 1)
+    limit = ins.archive.limits.layers_warn
+    if options.fmt == "docker" and count > limit:
+        raise CommitError(f"The new image would have {count} layers; docker load refuses "
+                          f"more than {limit} (layers_warn). Write an OCI archive instead.")
     host_bytes = sum(f.size for f in layer_view.sources.values())
     blob_bytes = sum(s.size for s in sources)
     total = host_bytes + 2 * blob_bytes

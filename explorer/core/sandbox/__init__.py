@@ -12,16 +12,10 @@ Public API::
     save_sandbox(sb, path); load_sandbox(path, inspection.merged(), image_id=...)
 """
 
+from explorer.core.sandbox.changes import Change, ChangeKind
 from explorer.core.sandbox.history import SandboxHistory
 from explorer.core.sandbox.host import HostFile, HostItem, HostTree, open_host_file, snapshot_host
-from explorer.core.sandbox.model import (
-    Added,
-    Change,
-    ChangeKind,
-    PathState,
-    Sandbox,
-    SandboxLayer,
-)
+from explorer.core.sandbox.model import Added, PathState, Sandbox, SandboxLayer
 from explorer.core.sandbox.paths import image_path, shown
 from explorer.core.sandbox.session import load_sandbox, sandbox_document, save_sandbox
 

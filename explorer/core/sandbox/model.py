@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -36,6 +36,7 @@ from explorer.core.errors import ExplorerError, SandboxError
 from explorer.core.fs.diff import DiffNode, DiffSummary, LayerContext, diff_trees, summarize
 from explorer.core.fs.entry import EntryKind, FileEntry
 from explorer.core.fs.union import Node, UnionTree, apply_layer
+from explorer.core.sandbox.changes import Change, describe_changes, list_changes
 from explorer.core.sandbox.host import HostFile, HostTree
 from explorer.core.sandbox.paths import (
     PathLike,
@@ -77,12 +78,6 @@ class SandboxLayer:
         return not (self.entries or self.whiteouts or self.opaque_dirs)
 
 
-class ChangeKind(enum.Enum):
-    DELETE = "delete"
-    ADD = "add"
-    REPLACE = "replace"
-
-
 class PathState(enum.Enum):
     """What the sandbox did to one path (for a view's icons and context menu)."""
 
@@ -98,44 +93,6 @@ class PathState(enum.Enum):
     """A folder of the image with changes below it."""
     MISSING = "missing"
     """Neither in the image nor in the sandbox."""
-
-
-@dataclass(frozen=True)
-class Change:
-    """One edit as a list shows it, with its size effect."""
-
-    kind: ChangeKind
-    path: bytes
-    entry_kind: EntryKind
-    entries: int
-    """Paths it touches (a folder counts everything below it)."""
-    bytes_removed: int
-    bytes_added: int
-
-    def describe(self) -> str:
-        text = f"{self.kind.value} {shown(self.path)}"
-        if self.entry_kind is EntryKind.DIR and self.entries > 1:
-            text += f" ({self.entries - 1} entries)"
-        return text
-
-
-def _subtree(node: Node) -> Iterator[Node]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        if n.children:
-            stack.extend(n.children.values())
-
-
-def _bytes(node: Node) -> tuple[int, int]:
-    """(entries, bytes of non-folders) of a subtree."""
-    count = size = 0
-    for n in _subtree(node):
-        count += 1
-        if n.children is None and n.entry.kind in _FILES:
-            size += n.entry.size
-    return count, size
 
 
 class _Edit:
@@ -270,54 +227,24 @@ class Sandbox:
     def changes(self) -> list[Change]:
         """The edits, sorted by path: deletions, additions (a folder with everything in it
         is one change) and replacements, with the bytes each removes and adds."""
-        out: list[Change] = []
-        for p in self._deleted - self._added.keys():
-            node = self._base.get(p)
-            assert node is not None
-            count, size = _bytes(node)
-            out.append(Change(ChangeKind.DELETE, p, node.entry.kind, count, size, 0))
-        for p, added in self._added.items():
-            if any(a in self._added for a in ancestors(p)):
-                continue
-            count = size = 0
-            for q, a in self._added.items():
-                if is_under(q, p):
-                    count += 1
-                    size += a.entry.size if a.entry.kind is EntryKind.FILE else 0
-            old = self._base.get(p)
-            removed = 0
-            if p in self._deleted and old is not None:
-                removed = _bytes(old)[1]
-            elif old is not None and not old.is_dir and self._base_visible(p):
-                removed = old.entry.size if old.entry.kind in _FILES else 0
-            replaces = old is not None and (p in self._deleted or self._base_visible(p))
-            kind = ChangeKind.REPLACE if replaces else ChangeKind.ADD
-            out.append(Change(kind, p, added.entry.kind, count, removed, size))
-        return sorted(out, key=lambda c: c.path.split(b"/"))
+        return list_changes(self)
 
     def describe(self, limit: int = 400) -> str:
         """One line for a history entry: ``delete /a, /b; add /c (2 entries)``."""
-        groups: dict[ChangeKind, list[str]] = {}
-        for c in self.changes():
-            groups.setdefault(c.kind, []).append(c.describe().split(" ", 1)[1])
-        parts = [f"{kind.value} {', '.join(paths)}" for kind, paths in groups.items()]
-        text = "; ".join(parts) or "no filesystem changes"
-        if len(text) > limit:
-            text = text[:limit - 20].rsplit(" ", 1)[0] + f" ... ({len(self.changes())} changes)"
-        return text
+        return describe_changes(self.changes(), limit)
 
     def state(self, path: PathLike) -> PathState:
         p = image_path(path, allow_root=True)
         if p in self._added:
             old = self._base.get(p)
-            if old is not None and (p in self._deleted or self._base_visible(p)):
+            if old is not None and (p in self._deleted or self.base_visible(p)):
                 return PathState.REPLACED
             return PathState.ADDED
         if p in self._deleted:
             return PathState.DELETED
         if self._base.get(p) is None:
             return PathState.MISSING
-        if not self._base_visible(p) or self.merged().get(p) is None:
+        if not self.base_visible(p) or self.merged().get(p) is None:
             return PathState.HIDDEN
         if any(is_under(q, p) for q in (*self._deleted, *self._added)):
             return PathState.CONTAINS_CHANGES
@@ -330,8 +257,9 @@ class Sandbox:
             return False
         return self._base.get(p) is not None and self._touched(p)
 
-    def _base_visible(self, p: bytes) -> bool:
-        """The image's ``p`` shows through: no folder above it is deleted (or re-made)."""
+    def base_visible(self, p: bytes) -> bool:
+        """The image's ``p`` (if any) shows through: no folder above it is deleted (or
+        deleted and made again)."""
         return not any(a in self._deleted for a in ancestors(p))
 
     def _touched(self, p: bytes) -> bool:
@@ -367,7 +295,7 @@ class Sandbox:
         edit = _Edit(self)
         edit.drop_added(p)
         edit.drop_deleted(p, include_top=False)
-        if self._base.get(p) is not None and self._base_visible(p):
+        if self._base.get(p) is not None and self.base_visible(p):
             edit.deleted.add(p)
         return edit.done(f"delete {shown(p)}")
 
