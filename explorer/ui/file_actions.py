@@ -10,11 +10,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from explorer.core.errors import ExplorerError
-from explorer.core.fs.diff import DiffNode
+from explorer.core.fs.diff import DiffKind, DiffNode
 from explorer.core.fs.entry import EntryKind, display_path
 from explorer.core.fs.extract import ExtractReport, extract
 from explorer.core.fs.file_content import read_file
 from explorer.core.humanize import dive_bytes
+from explorer.core.sandbox import PathState
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
 
@@ -32,18 +33,36 @@ class FileActions(QObject):
         self.job: Job | None = None
 
     def tree_menu(self, pos: QPoint) -> None:
-        node = self.window.tree.model.node(self.window.tree.view.indexAt(pos))
-        if node is None or self.window.inspection is None:
+        window = self.window
+        node = window.tree.model.node(window.tree.view.indexAt(pos))
+        if node is None or window.inspection is None:
             return
-        menu = QMenu(self.window)
+        window.tree.view.setCurrentIndex(window.tree.view.indexAt(pos))
+        menu = QMenu(window)
+        edits = window.edits
+        state = edits.state_of(node.path)
+        if state is not None:
+            menu.addAction(edits.delete_action)
+            edits.delete_action.setEnabled(node.kind is not DiffKind.REMOVED)
+            menu.addAction(edits.restore_action)
+            edits.restore_action.setEnabled(state in (PathState.DELETED, PathState.ADDED,
+                                                      PathState.REPLACED,
+                                                      PathState.CONTAINS_CHANGES))
+            menu.addAction(edits.mkdir_action)
+            menu.addAction(edits.add_action)
+            menu.addSeparator()
+        on_sandbox = window.tree.on_sandbox
         extract = menu.addAction("Extract…", lambda: self.extract_paths([node.path]))
-        extract.setEnabled(node.after is not None)
+        extract.setEnabled(node.after is not None and not on_sandbox)
+        if on_sandbox:
+            extract.setToolTip("Extract from an image layer; the container layer is not "
+                               "written yet.")
         menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(
             "/" + display_path(node.path)))
         digest = menu.addAction("Copy SHA-256 of the content", lambda: self.copy_sha256(node))
-        digest.setEnabled(node.after is not None and not node.is_dir
+        digest.setEnabled(node.after is not None and not node.is_dir and not on_sandbox
                           and node.entry.kind in (EntryKind.FILE, EntryKind.HARDLINK))
-        menu.popup(self.window.tree.view.viewport().mapToGlobal(pos))
+        menu.popup(window.tree.view.viewport().mapToGlobal(pos))
 
     def extract_paths(self, paths: list[bytes], folder: str | None = None) -> None:
         """Copy paths as they are at the selected layer into a folder the user picks."""

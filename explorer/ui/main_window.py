@@ -32,6 +32,7 @@ from explorer.core.fs.union import UnionStack
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.model import Image, ImageRef
 from explorer.core.inspection import Inspection
+from explorer.core.sandbox import PathState
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
 from explorer.qt.messages import Message, describe
@@ -42,6 +43,7 @@ from explorer.ui.file_actions import FileActions
 from explorer.ui.image_picker import ImagePicker
 from explorer.ui.layer_panel import LayerPanel
 from explorer.ui.preview_panel import PreviewPanel
+from explorer.ui.sandbox_actions import SandboxActions
 from explorer.ui.start_page import StartPage
 from explorer.ui.tree_panel import Mode, TreePanel
 from explorer.ui.window_menus import MenusMixin
@@ -56,11 +58,13 @@ class MainWindow(MenusMixin, QMainWindow):
     image_shown = Signal(object)
     """Image: the layer stack is shown (trees still indexing)."""
     load_failed = Signal(object)
+    sandbox_changed = Signal(object)
+    """Sandbox: the container layer after an edit, undo or redo."""
     idle = Signal()
     """Loading stopped (success, failure or cancel)."""
 
     def __init__(self, *, settings: QSettings | None = None, run_sync: bool = False,
-                 demo_path: str | None = None) -> None:
+                 demo_path: str | None = None, sandbox_folder: str | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowIcon(icon(APP_ICON))
@@ -139,6 +143,7 @@ class MainWindow(MenusMixin, QMainWindow):
         self.preview.go_to.connect(self.go_to_path)
         self.tree.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.files = FileActions(self)
+        self.edits = SandboxActions(self, folder=sandbox_folder)
         self.tree.view.customContextMenuRequested.connect(self.files.tree_menu)
         self._build_menus()
         self._refresh_recent()
@@ -196,6 +201,7 @@ class MainWindow(MenusMixin, QMainWindow):
                 session.cancel()
             else:
                 session.close()
+        self.edits.detach()
         self.inspection = None
         self.partial = None
         self._ready = {}
@@ -305,6 +311,7 @@ class MainWindow(MenusMixin, QMainWindow):
             f"{eff.score * 100:.2f} % · wasted {dive_bytes(eff.wasted)} · reclaimable "
             f"{dive_bytes(eff.reclaimable)}")
         self._remember(inspection.archive.path)
+        self.edits.attach(inspection)
         self.loaded.emit(inspection)
 
     def _failed(self, exc: BaseException, path: str) -> None:
@@ -359,6 +366,12 @@ class MainWindow(MenusMixin, QMainWindow):
     def _layer_selected(self, layer: int) -> None:
         if self.image is None:
             return
+        if self.inspection is not None and layer == len(self.inspection.indexes):
+            self.details.layer_view.setHtml("<h3>Container layer (writable)</h3><p>Your edits "
+                                            "on top of the image; commit them to write a new "
+                                            "image. The image itself is never changed.</p>")
+            self.tree.set_layer(layer)
+            return
         if self.inspection is not None:
             self._show_layer(self.inspection, layer)
             self.tree.set_layer(layer)
@@ -373,11 +386,19 @@ class MainWindow(MenusMixin, QMainWindow):
             self.tree.summary.setText(f"Layer {layer} and the layers below it are being read…")
 
     def _file_selected(self, node: DiffNode | None) -> None:
-        if self.inspection is not None:
-            self.details.show_file(self.inspection, node)
-            self.preview.show_node(self.inspection, self.tree.layer, node)
-            if node is not None:
-                self.details.tabs.setCurrentIndex(2)
+        inspection = self.inspection
+        if inspection is None:
+            return
+        self.details.show_file(inspection, node)
+        if node is not None:
+            self.details.tabs.setCurrentIndex(2)
+        layer = self.tree.layer
+        if self.tree.on_sandbox and node is not None:
+            layer = len(inspection.indexes) - 1
+            if self.edits.state_of(node.path) in (PathState.ADDED, PathState.REPLACED):
+                self.preview.show_added(node)
+                return
+        self.preview.show_node(inspection, layer, node)
 
     def go_to_path(self, path: bytes) -> None:
         """Select ``path`` in the current tree (a symlink's target), if it is shown there."""

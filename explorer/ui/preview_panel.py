@@ -195,6 +195,17 @@ class PreviewPanel(QWidget):
             return
         self._read(0, TEXT_STEP)
 
+    def show_added(self, node: DiffNode) -> None:
+        """A file the container layer adds: it comes from this computer at commit time."""
+        if self.job is not None:
+            self.job.cancel()
+            self.job = None
+        self.node, self.content = None, None
+        self.follow.hide()
+        self.title.setText("/" + display_path(node.path))
+        self._say(f"Added in the container layer ({dive_bytes(node.entry.size)}); it is "
+                  "written into the new layer when you commit.")
+
     def _read(self, offset: int, limit: int) -> None:
         inspection, layer, node = self.inspection, self.layer, self.node
         assert inspection is not None and node is not None

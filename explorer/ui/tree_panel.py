@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -23,6 +24,7 @@ from explorer.core.errors import ExplorerError
 from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
 from explorer.core.fs.tree_filter import compile_filter, visible_paths
 from explorer.core.inspection import Inspection
+from explorer.core.sandbox import Sandbox
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
 from explorer.qt.models.diff_tree import Column, DiffTreeModel, SortOrder, width
@@ -85,6 +87,21 @@ def _small(root: DiffNode, hidden: frozenset[DiffKind], limit: int) -> bool:
     return True
 
 
+SANDBOX_HIDDEN = {
+    Mode.LAYER: frozenset({DiffKind.UNCHANGED}),
+    Mode.AGGREGATED: frozenset({DiffKind.UNCHANGED}),
+    Mode.MERGED: frozenset(),  # deleted entries stay visible, struck through
+}
+
+
+def sandbox_diff(inspection: Inspection, sandbox: Sandbox, mode: Mode) -> DiffNode:
+    """The container layer's tree: its pending changes against the image (layer and merged
+    modes; merged shows unchanged entries too), or everything against the base layer."""
+    if mode is Mode.AGGREGATED:
+        return diff_trees(inspection.merged(0), sandbox.merged())
+    return sandbox.diff()
+
+
 class TreePanel(QWidget):
     selected = Signal(object)
     """The DiffNode under the cursor (or None)."""
@@ -96,7 +113,10 @@ class TreePanel(QWidget):
         self.inspection: Inspection | None = None
         self.layer = 0
         self.mode = Mode.LAYER
-        self.hidden: dict[Mode, frozenset[DiffKind]] = dict(DEFAULT_HIDDEN)
+        self._hidden_image: dict[Mode, frozenset[DiffKind]] = dict(DEFAULT_HIDDEN)
+        self._hidden_sandbox: dict[Mode, frozenset[DiffKind]] = dict(SANDBOX_HIDDEN)
+        self.sandbox: Sandbox | None = None
+        """The container layer: shown as the layer one above the image's top."""
         self.sort = SortOrder.NAME
         self._root: DiffNode | None = None
         self._filter_job: Job | None = None
@@ -196,6 +216,21 @@ class TreePanel(QWidget):
 
     # ----------------------------------------------------------------- state
 
+    @property
+    def on_sandbox(self) -> bool:
+        """Whether the container layer (not an image layer) is shown."""
+        return (self.sandbox is not None and self.inspection is not None
+                and self.layer == len(self.inspection.indexes))
+
+    @property
+    def hidden(self) -> dict[Mode, frozenset[DiffKind]]:
+        return self._hidden_sandbox if self.on_sandbox else self._hidden_image
+
+    def set_sandbox(self, sandbox: Sandbox | None) -> None:
+        self.sandbox = sandbox
+        if self.on_sandbox or sandbox is None:
+            self.refresh()
+
     def set_inspection(self, inspection: Inspection | None, layer: int | None = None) -> None:
         self.inspection = inspection
         if inspection is not None:
@@ -250,7 +285,12 @@ class TreePanel(QWidget):
             self.model.set_tree(None)
             self.summary.setText("")
             return
-        self._root = diff_for(self.inspection, self.layer, self.mode)
+        self._sync_buttons()
+        if self.on_sandbox:
+            assert self.sandbox is not None
+            self._root = sandbox_diff(self.inspection, self.sandbox, self.mode)
+        else:
+            self._root = diff_for(self.inspection, self.layer, self.mode)
         hidden = self.hidden[self.mode]
         try:
             matcher = compile_filter(self.filter_edit.text())
@@ -292,7 +332,35 @@ class TreePanel(QWidget):
         if self.mode is not Mode.MERGED and _small(root, self.hidden[self.mode], AUTO_EXPAND):
             self.view.expandAll()  # a layer's few changes are read at a glance, as in dive
         shown = "everything" if visible is None else f"{len(visible):,} matching paths"
-        self.summary.setText(f"Layer {self.layer} · {MODE_TEXT[self.mode].lower()} · {shown}")
+        where = "Container layer (writable)" if self.on_sandbox else f"Layer {self.layer}"
+        self.summary.setText(f"{where} · {MODE_TEXT[self.mode].lower()} · {shown}")
+
+    def expanded_paths(self, limit: int = 500) -> list[bytes]:
+        """The expanded directories, parents first (to reopen them after a rebuild)."""
+        out: list[bytes] = []
+        stack = [QModelIndex()]
+        while stack and len(out) < limit:
+            parent = stack.pop()
+            for row in range(self.model.rowCount(parent)):
+                index = self.model.index(row, 0, parent)
+                if self.view.isExpanded(index):
+                    node = self.model.node(index)
+                    if node is not None:
+                        out.append(node.path)
+                        stack.append(index)
+        return sorted(out, key=lambda p: p.count(b"/"))
+
+    def keep_view(self, rebuild: Callable[[], None]) -> None:
+        """Rebuild the tree but keep what the user had open and selected (after an edit)."""
+        expanded = self.expanded_paths()
+        current = self.model.node(self.view.currentIndex())
+        rebuild()
+        for path in expanded:
+            index = self.model.index_of(path)
+            if index.isValid():
+                self.view.expand(index)
+        if current is not None:
+            self.select_path(current.path)
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.selected.emit(self.model.node(current))

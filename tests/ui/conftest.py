@@ -19,9 +19,15 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, settings: QSettings) -> Iterator[MainWindow]:
+def sandbox_folder(tmp_path: Path) -> Path:
+    """Where the window saves container layers (never the user's data folder in tests)."""
+    return tmp_path / "sandboxes"
+
+
+@pytest.fixture
+def window(qtbot: QtBot, settings: QSettings, sandbox_folder: Path) -> Iterator[MainWindow]:
     """Jobs run synchronously so each step is done when the call returns."""
-    win = MainWindow(settings=settings, run_sync=True)
+    win = MainWindow(settings=settings, run_sync=True, sandbox_folder=str(sandbox_folder))
     qtbot.addWidget(win)
     win.resize(1400, 860)
     win.show()

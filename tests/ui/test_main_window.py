@@ -54,11 +54,11 @@ def test_every_format_opens_into_the_layer_stack_and_tree(window: MainWindow, qt
     inspection = _open(window, qtbot, generated(name))
     assert window.pages.currentWidget() is window.splitter
     layers = window.layers.model
-    layer_rows = [r for r in range(layers.rowCount()) if layers.data(layers.index(r, 0),
-                                                                     LayerRole) is not None]
-    assert len(layer_rows) == len(inspection.image.layers) == 6
-    top = layers.index(layer_rows[0], 0)
-    assert layers.data(top, LayerRole) == 5, "top layer first, as docker history prints"
+    numbers = [layers.data(layers.index(r, 0), LayerRole) for r in range(layers.rowCount())]
+    numbers = [n for n in numbers if n is not None]
+    assert numbers == [6, 5, 4, 3, 2, 1, 0], "the container layer, then the top layer first"
+    assert len(inspection.image.layers) == 6
+    assert layers.data(layers.index(0, 2)).startswith("container layer (writable)")
     assert window.layers.current_layer() == 5
     assert window.tree.layer == 5 and window.tree.model.rowCount() > 0
     assert "efficiency 97.76 %" in window.status_text.text()

@@ -41,10 +41,19 @@ LayerRole = Qt.ItemDataRole.UserRole + 1
 class Row:
     layer: LayerInfo | None
     history: HistoryEntry | None
+    sandbox: bool = False
+    """The writable container layer above the image (selectable, like a layer)."""
 
     @property
     def is_layer(self) -> bool:
-        return self.layer is not None
+        return self.layer is not None or self.sandbox
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    changes: int
+    bytes_added: int
+    bytes_removed: int
 
 
 def one_line(command: str) -> str:
@@ -63,6 +72,7 @@ class LayerTableModel(QAbstractTableModel):
         self._rows: list[Row] = []
         self._top_down = True
         self._base = 0
+        self._sandbox: SandboxInfo | None = None
 
     def set_image(self, image: Image | None) -> None:
         self.beginResetModel()
@@ -90,6 +100,32 @@ class LayerTableModel(QAbstractTableModel):
             self._rows = self._build()
             self.endResetModel()
 
+    def set_sandbox(self, info: SandboxInfo | None) -> None:
+        """Show (or update, or hide) the container layer row above the image's layers."""
+        had = self._sandbox is not None
+        if had != (info is not None):  # insert or remove one row: selections survive
+            where = 0 if self._top_down else len(self._rows) - (1 if had else 0)
+            if info is not None:
+                self.beginInsertRows(QModelIndex(), where, where)
+                self._sandbox = info
+                self._rows = self._build()
+                self.endInsertRows()
+            else:
+                self.beginRemoveRows(QModelIndex(), where, where)
+                self._sandbox = None
+                self._rows = self._build()
+                self.endRemoveRows()
+            return
+        self._sandbox = info
+        if info is not None and self._rows:
+            row = self.row_of_layer(self.sandbox_layer)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+
+    @property
+    def sandbox_layer(self) -> int:
+        """The layer number the container layer row stands for (one above the top)."""
+        return len(self._image.layers) if self._image is not None else 0
+
     def _build(self) -> list[Row]:
         if self._image is None:
             return []
@@ -98,6 +134,8 @@ class LayerTableModel(QAbstractTableModel):
             rows += [Row(None, h) for h in layer.empty_before]
             rows.append(Row(layer, layer.history))
         rows += [Row(None, h) for h in self._image.trailing_empty]
+        if self._sandbox is not None:
+            rows.append(Row(None, None, sandbox=True))
         if self._top_down:
             rows.reverse()
         return rows
@@ -109,6 +147,8 @@ class LayerTableModel(QAbstractTableModel):
     def row_of_layer(self, layer: int) -> int:
         for i, row in enumerate(self._rows):
             if row.layer is not None and row.layer.index == layer:
+                return i
+            if row.sandbox and layer == self.sandbox_layer:
                 return i
         return -1
 
@@ -142,6 +182,8 @@ class LayerTableModel(QAbstractTableModel):
             return None
         row = self._rows[index.row()]
         column = Column(index.column())
+        if row.sandbox:
+            return self._sandbox_data(column, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -156,6 +198,33 @@ class LayerTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == LayerRole:
             return row.layer.index if row.layer is not None else None
+        return None
+
+    def _sandbox_data(self, column: Column, role: int) -> Any:
+        info = self._sandbox
+        assert info is not None
+        if role == LayerRole:
+            return self.sandbox_layer
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.DisplayRole:
+            return {
+                Column.INDEX: "rw",
+                Column.SIZE: f"+{dive_bytes(info.bytes_added)}" if info.changes else "0 B",
+                Column.COMMAND: ("container layer (writable)" + (
+                    f" · {info.changes} change{'s' if info.changes != 1 else ''}"
+                    if info.changes else " · no changes")),
+                Column.CREATED: "",
+                Column.DIGEST: "",
+            }[column]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (f"Your edits on top of the image: {info.changes} changes, "
+                    f"+{info.bytes_added:,} / −{info.bytes_removed:,} bytes. Commit them "
+                    "(Ctrl+K) to write a new image; the image itself is never changed.")
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.SIZE, Column.INDEX):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def _size(self, layer: LayerInfo) -> tuple[str, str]:
