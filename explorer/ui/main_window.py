@@ -146,6 +146,7 @@ class MainWindow(MenusMixin, QMainWindow):
         self.edits = SandboxActions(self, folder=sandbox_folder)
         self.tree.view.customContextMenuRequested.connect(self.files.tree_menu)
         self._build_menus()
+        self._build_edit_menu()
         self._refresh_recent()
         if not self.settings.value("geometry"):
             self.resize(1400, 860)

@@ -20,6 +20,7 @@ from explorer.core.inspection import Inspection
 from explorer.core.sandbox import PathState, Sandbox
 from explorer.qt.models.layer_table import SandboxInfo
 from explorer.qt.sandbox_session import SandboxSession
+from explorer.ui.commit_wizard import CommitWizard
 from explorer.ui.tree_panel import Mode
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class SandboxActions(QObject):
         self.redo_action = self._action("&Redo", self.redo, "Ctrl+Shift+Z")
         self.mkdir_action = self._action("New &folder…", self.new_folder)
         self.add_action = self._action("&Add files…", self.add_files)
+        self.commit_action = self._action("&Commit…", self.open_wizard, "Ctrl+K")
+        self.wizard: CommitWizard | None = None
         self._sync_actions()
         view = window.tree.view
         view.setAcceptDrops(True)
@@ -170,6 +173,20 @@ class SandboxActions(QObject):
             if path is not None:
                 window.tree.select_path(path)
 
+    def open_wizard(self) -> CommitWizard | None:
+        """Commit the container layer as a new image (Ctrl+K)."""
+        window = self.window
+        if self.session is None or window.inspection is None:
+            return None
+        wizard = CommitWizard(window.inspection, self.session.sandbox,
+                              run_sync=window.run_sync, parent=window)
+        wizard.open_requested.connect(lambda path: path and window.open_path(path))
+        wizard.committed.connect(lambda result: window.status_text.setText(
+            f"Committed {', '.join(result.tags) or result.image_id} to {result.path}"))
+        self.wizard = wizard
+        wizard.open()
+        return wizard
+
     # ----------------------------------------------------------------- state
 
     def _changed(self) -> None:
@@ -203,7 +220,7 @@ class SandboxActions(QObject):
         self.redo_action.setText(f"&Redo {history.redo_text}" if history and history.can_redo
                                  else "&Redo")
         for action in (self.delete_action, self.restore_action, self.mkdir_action,
-                       self.add_action):
+                       self.add_action, self.commit_action):
             action.setEnabled(self.session is not None)
 
     def state_of(self, path: bytes) -> PathState | None:

@@ -6,7 +6,7 @@ import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QToolBar
 
 from explorer import __version__
 from explorer.qt.resources import icon
@@ -17,7 +17,9 @@ SHORTCUTS = [
     ("Ctrl+O", "Open an image archive"), ("Ctrl+Shift+O", "Open an OCI layout folder"),
     ("Ctrl+W", "Close the image"), ("Ctrl+Q", "Quit"), ("Ctrl+F", "Filter the tree"),
     ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Tree mode: layer changes / aggregated / merged"),
-    ("Ctrl+T", "Toggle the layer order"), ("F1", "This list"),
+    ("Ctrl+T", "Toggle the layer order"), ("Delete", "Delete in the container layer"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo an edit"), ("Ctrl+K", "Commit the container layer"),
+    ("F1", "This list"),
 ]
 
 
@@ -69,6 +71,24 @@ class MenusMixin:
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&Keyboard shortcuts", self.show_shortcuts, "F1"))
         help_menu.addAction(self._action("&About Layer Explorer", self.show_about))
+
+    def _build_edit_menu(self) -> None:
+        """Edits of the container layer, and the commit (after ``self.edits`` exists)."""
+        edits = self.edits
+        menu = self.menuBar().addMenu("&Edit")
+        for action in (edits.undo_action, edits.redo_action, None, edits.delete_action,
+                       edits.restore_action, edits.mkdir_action, edits.add_action, None,
+                       edits.commit_action):
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        edits.commit_action.setIcon(icon("demo"))
+        toolbar = self.findChild(QToolBar, "mainToolbar")
+        if toolbar is not None:
+            toolbar.addSeparator()
+            toolbar.addAction(edits.commit_action)
+        self.menuBar().insertMenu(self.menuBar().actions()[1], menu)
 
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>{t}</td></tr>" for k, t in SHORTCUTS)
