@@ -296,6 +296,8 @@ class CommitWizard(QWizard):
         self.metadata = _Metadata(self)
         self.setPage(METADATA, self.metadata)
         self.output = _Output(self)
+        self.output.setCommitPage(True)  # past it the file is being written: no way back
+        self.output.setButtonText(QWizard.WizardButton.CommitButton, "Commit")
         self.setPage(OUTPUT, self.output)
         self.writing = _Writing(self)
         self.setPage(WRITING, self.writing)

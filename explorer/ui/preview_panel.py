@@ -178,7 +178,7 @@ class PreviewPanel(QWidget):
         entry = node.entry
         self.title.setText("/" + display_path(node.path))
         if node.after is None:
-            self._say("Removed in this layer: nothing to preview at this layer.")
+            self._say("Removed here: nothing to preview at this layer.")
             return
         if entry.kind is EntryKind.SYMLINK:
             self.follow.show()

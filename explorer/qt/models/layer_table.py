@@ -64,6 +64,18 @@ def one_line(command: str) -> str:
     return text
 
 
+def _delta(info: SandboxInfo) -> str:
+    """What the container layer adds and removes, in one short cell."""
+    if not info.changes:
+        return "0 B"
+    parts = []
+    if info.bytes_added or not info.bytes_removed:
+        parts.append(f"+{dive_bytes(info.bytes_added)}")
+    if info.bytes_removed:
+        parts.append(f"−{dive_bytes(info.bytes_removed)}")
+    return " ".join(parts)
+
+
 class LayerTableModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -212,7 +224,7 @@ class LayerTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return {
                 Column.INDEX: "rw",
-                Column.SIZE: f"+{dive_bytes(info.bytes_added)}" if info.changes else "0 B",
+                Column.SIZE: _delta(info),
                 Column.COMMAND: ("container layer (writable)" + (
                     f" · {info.changes} change{'s' if info.changes != 1 else ''}"
                     if info.changes else " · no changes")),
