@@ -34,6 +34,8 @@ class LayerPanel(QWidget):
         self.view.verticalHeader().hide()
         self.view.setWordWrap(False)
         self.view.setShowGrid(False)
+        self.view.setDragEnabled(True)  # drag a layer onto a comparison slot
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(Column.COMMAND, QHeaderView.ResizeMode.Stretch)
         for col in (Column.INDEX, Column.SIZE, Column.CREATED, Column.DIGEST):

@@ -247,6 +247,8 @@ class MainWindow(MenusMixin, QMainWindow):
         if self.sender() is not self.session:
             return
         self.image = image
+        if self.session is not None:
+            self.layers.model.set_source(self.session.path)
         self.layers.set_image(image)
         self.details.show_image(image, None)
         self.pages.setCurrentWidget(self.splitter)

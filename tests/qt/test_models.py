@@ -12,7 +12,7 @@ from explorer.core.fs.diff import DiffKind
 from explorer.core.inspection import Inspection, inspect_path
 from explorer.qt.models import diff_tree
 from explorer.qt.models.diff_tree import DiffTreeModel, SortOrder
-from explorer.qt.models.layer_table import LayerTableModel
+from explorer.qt.models.layer_table import LayerRole, LayerTableModel
 from explorer.ui.tree_panel import Mode, diff_for
 from tests.conftest import corpus_path
 
@@ -95,3 +95,20 @@ def test_sorting_by_size_computes_the_sizes_in_a_job(qtbot: object,
         model.set_tree(diff_for(inspection, 6, Mode.MERGED), sort=SortOrder.SIZE)
     sizes = [model.size_of(model.node(model.index(r, 0))) for r in range(model.rowCount())]
     assert sizes == sorted(sizes, reverse=True) and len(sizes) > 3
+
+
+def test_a_dragged_layer_row_names_its_archive_image_and_layer(
+        inspection: Inspection) -> None:
+    from explorer.qt.mime import LayerRef
+
+    model = LayerTableModel()
+    model.set_source("/images/web.tar")
+    model.set_image(inspection.image)
+    row = model.row_of_layer(3)
+    mime = model.mimeData([model.index(row, 0)])
+    assert mime is not None
+    ref = LayerRef.decode(mime)
+    assert ref is not None and (ref.path, ref.image, ref.layer) == ("/images/web.tar", 0, 3)
+    empty = next(r for r in range(model.rowCount()) if model.data(
+        model.index(r, 0), LayerRole) is None)
+    assert model.mimeData([model.index(empty, 0)]) is None, "history-only rows don't drag"

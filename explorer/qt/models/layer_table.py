@@ -8,16 +8,24 @@ layer size.  Top-down (as ``docker history`` prints) or bottom-up.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtGui import QFont
 
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.base_image import base_layer_count
 from explorer.core.image.model import HistoryEntry, Image, LayerInfo
+from explorer.qt.mime import LAYER_MIME, LayerRef
 from explorer.qt.style import dimmed
 
 Index = QModelIndex | QPersistentModelIndex
@@ -85,6 +93,24 @@ class LayerTableModel(QAbstractTableModel):
         self._top_down = True
         self._base = 0
         self._sandbox: SandboxInfo | None = None
+        self._source = ""
+
+    def set_source(self, path: str) -> None:
+        """The archive the image came from (named in drag payloads)."""
+        self._source = path
+
+    def mimeTypes(self) -> list[str]:
+        return [LAYER_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData | None:  # type: ignore[override]
+        """A dragged layer row: which archive, image and layer (for a comparison drop)."""
+        for index in indexes:
+            row = self.row(index.row())
+            if row is not None and row.layer is not None and self._image is not None:
+                label = f"{self._image.ref.name} · layer {row.layer.index}"
+                return LayerRef(self._source, self._image.ref.index, row.layer.index,
+                                label).encode()
+        return None
 
     def set_image(self, image: Image | None) -> None:
         self.beginResetModel()
@@ -185,7 +211,10 @@ class LayerTableModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         row = self._rows[index.row()]
-        if row.is_layer:
+        if row.layer is not None:
+            return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                    | Qt.ItemFlag.ItemIsDragEnabled)
+        if row.sandbox:
             return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         return Qt.ItemFlag.ItemIsEnabled
 
