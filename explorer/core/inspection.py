@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from explorer.core.analysis.efficiency import Efficiency, analyze_efficiency
+from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.analysis.indexing import index_layers
 from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
 from explorer.core.fs.layer_index import LayerIndex
@@ -101,12 +102,16 @@ def inspect_path(
     limits: Limits = DEFAULT_LIMITS,
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    cache: LayerIndexCache | None = None,
 ) -> Inspection:
-    """Open ``path``, pick an image, index its layers (raises ExplorerError subclasses)."""
+    """Open ``path``, pick an image, index its layers (raises ExplorerError subclasses).
+
+    ``cache`` shares layer indexes between images opened one after the other."""
     archive = open_archive(path, limits=limits, progress=progress, cancel=cancel)
     try:
         image = archive.load(archive.select(selector))
-        indexes = index_layers(archive, image, verify=verify, progress=progress, cancel=cancel)
+        indexes = index_layers(archive, image, verify=verify, progress=progress, cancel=cancel,
+                               cache=cache)
     except BaseException:
         archive.close()
         raise

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
+from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.fs.content import fill_digests, shared_file_paths
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.layer_reader import read_layer
@@ -66,6 +67,7 @@ def index_layers(
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
     on_layer: Callable[[int, LayerIndex], None] | None = None,
+    cache: LayerIndexCache | None = None,
 ) -> list[LayerIndex]:
     """Read every layer once; raises the first error (DigestMismatch, FormatError, Cancelled).
 
@@ -74,6 +76,8 @@ def index_layers(
     layers hash them only then).  ``on_layer(i, index)`` is called (from a worker thread) as
     soon as layer ``i`` is read, so a caller can show the lower layers before the upper ones
     are done; those early indexes may still lack the content digests that the final list has.
+    With a ``cache``, layers another image already indexed (same diff_id and blob) are not
+    read again, and the final indexes are added to it.
     """
     sizes = {layer.index: layer.compressed_size for layer in image.layers}
     total = sum(sizes.values())
@@ -89,8 +93,16 @@ def index_layers(
     unique: dict[str, int] = {}
     for layer in image.layers:
         unique.setdefault(str(layer.diff_id), layer.index)
-    order = sorted(unique.values(), key=lambda i: -sizes[i])
     results: dict[int, LayerIndex] = {}
+    if cache is not None:
+        for i in unique.values():
+            hit = cache.get(archive.source, image.layers[i], verify=verify)
+            if hit is not None:
+                results[i] = hit
+                report(i, sizes[i], total)
+                if on_layer is not None:
+                    _announce(image, i, hit, on_layer)
+    order = sorted((i for i in unique.values() if i not in results), key=lambda i: -sizes[i])
     linked = CancelToken(parent=cancel)  # cancelled by the user, or by a failing sibling
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="layer")
     with quick_gil_handoff(), pool:
@@ -99,9 +111,7 @@ def index_layers(
                                limits=archive.limits,
                                progress=lambda n, t: report(i, n, t), cancel=linked)
             if on_layer is not None:
-                for layer in image.layers:
-                    if str(layer.diff_id) == str(image.layers[i].diff_id):
-                        on_layer(layer.index, index)
+                _announce(image, i, index, on_layer)
             return index
 
         futures = {pool.submit(job, i): i for i in order}
@@ -117,5 +127,17 @@ def index_layers(
         for future, i in futures.items():
             results[i] = future.result()
     indexes = [results[unique[str(layer.diff_id)]] for layer in image.layers]
-    return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
-                        cancel=cancel)
+    filled = fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
+                          cancel=cancel)
+    if cache is not None:
+        for index in filled:
+            cache.put(index, verified=verify)
+    return filled
+
+
+def _announce(image: Image, i: int, index: LayerIndex,
+              on_layer: Callable[[int, LayerIndex], None]) -> None:
+    """``on_layer`` for layer ``i`` and every other layer with the same diff_id."""
+    for layer in image.layers:
+        if str(layer.diff_id) == str(image.layers[i].diff_id):
+            on_layer(layer.index, index)
