@@ -15,6 +15,10 @@ from collections.abc import Sequence
 from explorer import __version__
 from explorer.app import render
 from explorer.core.analysis.ci_rules import evaluate, load_rules, render_report
+from explorer.core.analysis.index_cache import LayerIndexCache
+from explorer.core.compare import Endpoint
+from explorer.core.compare.report import TYPES as DIFF_TYPES
+from explorer.core.compare.report import diff_endpoints, diff_json, diff_lines
 from explorer.core.errors import ExplorerError
 from explorer.core.inspection import Inspection, inspect_path
 from explorer.core.report import inspection_json, tree_json
@@ -91,6 +95,30 @@ def build_parser() -> argparse.ArgumentParser:
                    "oci: OCI archive")
     p.add_argument("--compression", choices=("none", "gzip", "zstd"), default="none",
                    help="of the new layer (the others are copied as they are)")
+
+    p = sub.add_parser(
+        "diff", help="compare two images, or two layers of any images (exit 1 when they differ)",
+        description="Compare the filesystem at A with the one at B (the merged view at each "
+        "layer, or with --only-layer just the two layers' own contents), and the two images' "
+        "config, history and layer sizes. A and B are ARCHIVE[@LAYER]: an archive or OCI "
+        "layout folder, optionally followed by @N, a layer index counted from 0 at the base "
+        "(negative: from the top; default: the top layer). --image selects the image in both "
+        "archives; --image-a/--image-b select it on one side (e.g. two images of one "
+        "multi-image archive). Exit status: 0 equal, 1 different, 2 bad input.")
+    p.add_argument("a", metavar="A[@LAYER]", help="the first image (the 'before' side)")
+    p.add_argument("b", metavar="B[@LAYER]", help="the second image (the 'after' side)")
+    p.add_argument("--image", metavar="NAME|INDEX", help="which image of both archives")
+    p.add_argument("--image-a", metavar="NAME|INDEX", help="which image of A (overrides --image)")
+    p.add_argument("--image-b", metavar="NAME|INDEX", help="which image of B (overrides --image)")
+    p.add_argument("--only-layer", action="store_true",
+                   help="compare the two layers' own contents, not the merged filesystems")
+    p.add_argument("--type", default=",".join(DIFF_TYPES), metavar="TYPES",
+                   help="comma-separated sections, of files,metadata,history,size "
+                   "(default: all); only these decide the exit status")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output (schema layer-explorer/diff/v1)")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip digest verification (faster; not recommended)")
 
     p = sub.add_parser("demo", help="write the bundled demo image to a file")
     p.add_argument("output", help="destination .tar")
@@ -201,6 +229,38 @@ def cmd_commit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def split_endpoint(spec: str) -> tuple[str, int | None]:
+    """``image.tar@-1`` -> (``image.tar``, -1); a suffix that is not a number stays part of
+    the path (``@`` is legal in file names)."""
+    path, sep, layer = spec.rpartition("@")
+    if sep and path and layer.lstrip("-").isdigit():
+        return path, int(layer)
+    return spec, None
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    types = tuple(t.strip() for t in args.type.split(",") if t.strip())
+    unknown = [t for t in types if t not in DIFF_TYPES]
+    if unknown or not types:
+        raise ExplorerError(f"--type {args.type!r}: choose among {','.join(DIFF_TYPES)}.")
+    cache = LayerIndexCache()  # B reuses the layers A already read
+    path_a, layer_a = split_endpoint(args.a)
+    path_b, layer_b = split_endpoint(args.b)
+    verify = not args.no_verify
+    with inspect_path(path_a, args.image_a or args.image, verify=verify, cache=cache) as ins_a, \
+            inspect_path(path_b, args.image_b or args.image, verify=verify, cache=cache) as ins_b:
+        a = Endpoint(ins_a, layer_a, args.only_layer)
+        b = Endpoint(ins_b, layer_b, args.only_layer)
+        a.index, b.index  # noqa: B018 - a missing layer is bad input, before any work
+        result = diff_endpoints(a, b, types)
+        if args.json:
+            json.dump(diff_json(result), sys.stdout, indent=2, ensure_ascii=False)
+            print()
+        else:
+            _out(diff_lines(result))
+        return EXIT_OK if result.equal else EXIT_FAIL
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from explorer.core.demo import build_demo
 
@@ -210,7 +270,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"inspect": cmd_inspect, "ls": cmd_ls, "ci": cmd_ci, "commit": cmd_commit,
-            "demo": cmd_demo}
+            "diff": cmd_diff, "demo": cmd_demo}
 
 
 def wants_gui(argv: Sequence[str]) -> bool:
