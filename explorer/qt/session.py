@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.analysis.indexing import index_layers, quick_gil_handoff
 from explorer.core.errors import ExplorerError
 from explorer.core.fs.union import UnionStack
@@ -37,11 +38,14 @@ class Session(QObject):
     """Loading stopped: indexed, failed or cancelled."""
 
     def __init__(self, path: str, *, selector: str | None = None, verify: bool = True,
-                 run_sync: bool = False, parent: QObject | None = None) -> None:
+                 run_sync: bool = False, cache: LayerIndexCache | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.path = path
         self.selector = selector
         self.verify = verify
+        self.cache = cache
+        """Layers other open images already read are not read again (same blob)."""
         self.run_sync = run_sync
         self.archive: Archive | None = None
         self.image: Image | None = None
@@ -88,7 +92,8 @@ class Session(QObject):
 
         def work(progress: Progress, cancel: CancelToken) -> Inspection:
             indexes = index_layers(archive, image, verify=self.verify, progress=progress,
-                                   cancel=cancel, on_layer=self.layer_indexed.emit)
+                                   cancel=cancel, on_layer=self.layer_indexed.emit,
+                                   cache=self.cache)
             inspection = Inspection(archive, image, indexes, UnionStack(indexes))
             with quick_gil_handoff():  # no collector pauses for the GUI thread either
                 inspection.stack.top  # noqa: B018 - the union trees, off the GUI thread

@@ -253,9 +253,15 @@ class _Summary(QWizardPage):
         self.open_button = QPushButton("Open new image", self)
         self.open_button.setObjectName("openNewImage")
         self.open_button.clicked.connect(self._open)
+        self.compare_button = QPushButton("Compare with original", self)
+        self.compare_button.setObjectName("compareWithOriginal")
+        self.compare_button.clicked.connect(self._compare)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.compare_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
-        layout.addWidget(self.open_button)
+        layout.addLayout(buttons)
 
     def initializePage(self) -> None:
         result = self.wizard_.result_
@@ -271,6 +277,10 @@ class _Summary(QWizardPage):
                         f"</code> · {dive_bytes(layer.size)}</td></tr>")
         self.text.setHtml("<table cellpadding=3>" + "".join(rows) + "</table>")
 
+    def _compare(self) -> None:
+        if self.wizard_.result_ is not None:
+            self.wizard_.compare_requested.emit(self.wizard_.result_.path)
+
     def _open(self) -> None:
         self.wizard_.open_requested.emit(self.wizard_.result_.path if self.wizard_.result_
                                          else "")
@@ -281,6 +291,8 @@ class CommitWizard(QWizard):
     committed = Signal(object)
     """CommitResult, once the file is written and verified."""
     open_requested = Signal(str)
+    compare_requested = Signal(str)
+    """The new image's file, to compare with the image it was made from."""
 
     def __init__(self, inspection: Inspection, sandbox: Sandbox, *, run_sync: bool = False,
                  parent: QWidget | None = None) -> None:

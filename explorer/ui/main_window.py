@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
@@ -11,7 +9,6 @@ from PySide6.QtGui import (
     QDropEvent,
 )
 from PySide6.QtWidgets import (
-    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -24,24 +21,22 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
+from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.fs.diff import DiffNode, DiffSummary
 from explorer.core.fs.entry import display_path
-from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.sizes import count_changes
-from explorer.core.fs.union import UnionStack
-from explorer.core.humanize import dive_bytes
-from explorer.core.image.model import Image, ImageRef
 from explorer.core.inspection import Inspection
 from explorer.core.sandbox import PathState
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
-from explorer.qt.messages import Message, describe
+from explorer.qt.messages import Message
 from explorer.qt.resources import APP_ICON, icon
-from explorer.qt.session import Session
+from explorer.ui.compare_window import CompareWindow
 from explorer.ui.details_panel import DetailsPanel
+from explorer.ui.documents import ImageDoc
 from explorer.ui.file_actions import FileActions
-from explorer.ui.image_picker import ImagePicker
 from explorer.ui.layer_panel import LayerPanel
+from explorer.ui.loading import LoadingMixin
 from explorer.ui.preview_panel import PreviewPanel
 from explorer.ui.sandbox_actions import SandboxActions
 from explorer.ui.start_page import StartPage
@@ -52,7 +47,7 @@ ARCHIVE_FILTER = ("Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.tzst *.oci);
                   "All files (*)")
 
 
-class MainWindow(MenusMixin, QMainWindow):
+class MainWindow(LoadingMixin, MenusMixin, QMainWindow):
     loaded = Signal(object)
     """Inspection: the image is fully indexed and shown."""
     image_shown = Signal(object)
@@ -72,14 +67,16 @@ class MainWindow(MenusMixin, QMainWindow):
         self.settings = settings or QSettings("LayerExplorer", "Layer Explorer")
         self.run_sync = run_sync
         self.demo_path = demo_path
-        self.session: Session | None = None
-        self.inspection: Inspection | None = None
-        self.partial: Inspection | None = None
-        """The bottom layers indexed so far, while the rest are still read."""
-        self._ready: dict[int, LayerIndex] = {}
-        self._partial_wanted = 0
+        self.docs: list[ImageDoc] = []
+        """The open images, in the order of the Images list."""
+        self.doc: ImageDoc | None = None
+        """The image shown (None: the start page)."""
+        self.index_cache = LayerIndexCache()
+        """Layers shared by the open images are read once (see core.analysis.index_cache)."""
+        self.shared_bytes = 0
+        """What the layers shared between the open images save on disk."""
         self._count_job: Job | None = None
-        self.image: Image | None = None
+        self.compare_window: CompareWindow | None = None
         self.last_message: Message | None = None
         self._message_box: QMessageBox | None = None
         self.setAcceptDrops(True)
@@ -97,9 +94,20 @@ class MainWindow(MenusMixin, QMainWindow):
         self.right.addWidget(self.details)
         self.right.addWidget(self.preview)
         self.right.setSizes([460, 400])
+        self.image_list = QListWidget(self)
+        self.image_list.setObjectName("imageList")
+        self.image_list.setToolTip("The open images: click one to show it")
+        self.image_list.setMaximumHeight(120)
+        self.image_list.currentRowChanged.connect(self._list_row_changed)
+        self.image_list.hide()
+        self.left = QSplitter(Qt.Orientation.Vertical, self)
+        self.left.setObjectName("leftSplitter")
+        self.left.addWidget(self.image_list)
+        self.left.addWidget(self.layers)
+        self.left.setStretchFactor(1, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(self.layers)
+        self.splitter.addWidget(self.left)
         self.splitter.addWidget(self.tree)
         self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 3)
@@ -169,71 +177,6 @@ class MainWindow(MenusMixin, QMainWindow):
 
         self.open_path(self.demo_path or default_demo_path())
 
-    def open_path(self, path: str, selector: str | None = None) -> None:
-        """Open an archive or layout folder; replaces the image shown now."""
-        self.close_image()
-        self.warnings.clear()
-        self.warnings_dock.hide()
-        session = Session(path, selector=selector, run_sync=self.run_sync, parent=self)
-        self.session = session
-        session.progress.connect(self._progress)
-        session.choose.connect(self._choose_image)
-        session.image_ready.connect(self._image_ready)
-        session.layer_indexed.connect(self._layer_indexed)
-        session.indexed.connect(self._indexed)
-        session.failed.connect(lambda exc: self._failed(exc, path))
-        session.finished.connect(self._finished)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.status_text.setText(f"Opening {path}…")
-        self.setWindowTitle(f"{os.path.basename(path.rstrip('/'))} — Layer Explorer")
-        session.start()
-
-    def cancel_loading(self) -> None:
-        if self.session is not None:
-            self.session.cancel()
-
-    def close_image(self) -> None:
-        if self.session is not None:
-            session = self.session
-            self.session = None
-            if session.busy:
-                session.cancel()
-            else:
-                session.close()
-        self.edits.detach()
-        self.inspection = None
-        self.partial = None
-        self._ready = {}
-        self._partial_wanted = 0
-        self.image = None
-        self.layers.set_image(None)
-        self.tree.set_inspection(None)
-        self.details.clear()
-        self.pages.setCurrentWidget(self.start)
-        self.status_text.setText("")
-        self.setWindowTitle("Layer Explorer")
-
-    def _choose_image(self, refs: list[ImageRef]) -> None:
-        session = self.sender()
-        picker = ImagePicker(refs, os.path.basename(self.session.path if self.session else ""),
-                             self)
-        picker.setObjectName("imagePicker")
-        self._picker = picker
-
-        def done(result: int) -> None:
-            ref = picker.chosen()
-            if session is not self.session:
-                return
-            if result == QDialog.DialogCode.Accepted and ref is not None:
-                self.session.select(ref)
-            else:
-                self.session.cancel()
-
-        picker.finished.connect(done)
-        picker.open()
-
     def _progress(self, what: str, done: int, total: int) -> None:
         if total > 0:
             self.progress.setRange(0, 1000)
@@ -242,103 +185,6 @@ class MainWindow(MenusMixin, QMainWindow):
         else:
             self.progress.setRange(0, 0)
         self.status_text.setText(f"{what}…")
-
-    def _image_ready(self, image: Image) -> None:
-        if self.sender() is not self.session:
-            return
-        self.image = image
-        if self.session is not None:
-            self.layers.model.set_source(self.session.path)
-        self.layers.set_image(image)
-        self.details.show_image(image, None)
-        self.pages.setCurrentWidget(self.splitter)
-        self.layers.select_layer(len(image.layers) - 1)
-        self.image_shown.emit(image)
-
-    def _layer_indexed(self, layer: int, index: LayerIndex) -> None:
-        """Show the trees of the bottom layers as soon as all layers below them are read
-        (their union trees are built in a job: a big layer takes seconds)."""
-        session = self.session
-        if self.sender() is not session or session is None or session.archive is None \
-                or self.image is None or self.inspection is not None:
-            return
-        self._ready[layer] = index
-        count = 0
-        while count in self._ready:
-            count += 1
-        if count == 0 or count <= self._partial_wanted:
-            return
-        self._partial_wanted = count
-        indexes = [self._ready[i] for i in range(count)]
-        partial = Inspection(session.archive, self.image, indexes, UnionStack(indexes))
-
-        def work(_progress: Progress, _cancel: CancelToken) -> Inspection:
-            partial.stack.top  # noqa: B018 - the union trees, off the GUI thread
-            return partial
-
-        def ready(result: Inspection) -> None:
-            if self.session is not session or self.inspection is not None:
-                return
-            if self.partial is not None and len(self.partial.indexes) >= len(result.indexes):
-                return
-            self.partial = result
-            current = self.layers.current_layer()
-            if current is not None and current < count and self.tree.inspection is None:
-                self._show_layer(result, current)
-                self.tree.set_inspection(result, current)
-
-        job = Job(work, name="partial", parent=self)
-        job.finished.connect(ready)
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
-
-    def _indexed(self, inspection: Inspection) -> None:
-        if self.sender() is not self.session:
-            return
-        self.inspection = inspection
-        image = inspection.image
-        self.layers.set_indexes(image, inspection.indexes)
-        layer = self.layers.current_layer()
-        self.tree.set_inspection(inspection, layer)
-        self.details.show_image(image, inspection)
-        if layer is not None:
-            self._show_layer(inspection, layer)
-        for text in inspection.warnings:
-            self.warnings.addItem(text)
-        self.warnings_dock.setVisible(bool(inspection.warnings))
-        eff = inspection.efficiency
-        self.status_text.setText(
-            f"{dive_bytes(eff.size)} · {len(image.layers)} layers · efficiency "
-            f"{eff.score * 100:.2f} % · wasted {dive_bytes(eff.wasted)} · reclaimable "
-            f"{dive_bytes(eff.reclaimable)}")
-        self._remember(inspection.archive.path)
-        self.edits.attach(inspection)
-        self.loaded.emit(inspection)
-
-    def _failed(self, exc: BaseException, path: str) -> None:
-        message = describe(exc, path=path)
-        self.last_message = message
-        if self.image is None and path:
-            self.pages.setCurrentWidget(self.start)
-            self.setWindowTitle("Layer Explorer")
-        self.status_text.setText(message.title)
-        box = QMessageBox(QMessageBox.Icon.Warning, message.title, message.text, parent=self)
-        box.setObjectName("errorBox")
-        box.setDetailedText(message.details)
-        self._message_box = box
-        box.open()
-        self.load_failed.emit(exc)
-
-    def _finished(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
-        session = self.sender()
-        if isinstance(session, Session) and session.cancelled and session is self.session:
-            self.close_image()
-            self.status_text.setText("Cancelled.")
-        self.idle.emit()
 
     # ----------------------------------------------------------------- selection
 
@@ -409,6 +255,28 @@ class MainWindow(MenusMixin, QMainWindow):
             self.status_text.setText(f"/{display_path(path)} is not in this tree "
                                      "(try the merged view).")
 
+    def open_compare(self) -> CompareWindow:
+        """The comparison window, with the current image at the selected layer as A."""
+        window = CompareWindow(run_sync=self.run_sync, parent=self)
+        window.setWindowFlag(Qt.WindowType.Window)
+        window.reveal.connect(self.reveal_path)
+        self.compare_window = window
+        if self.inspection is not None:
+            layer = self.layers.current_layer()
+            if layer is not None and layer >= len(self.inspection.indexes):
+                layer = None  # the container layer is not written yet: its image's top
+            window.set_side("A", self.inspection, layer)
+        window.show()
+        return window
+
+    def compare_with(self, original: Inspection | None, path: str) -> CompareWindow:
+        """Compare an image (A) with an archive file (B), e.g. a commit with its source."""
+        window = self.open_compare()
+        if original is not None:
+            window.set_side("A", original, None)
+        window.load("B", path)
+        return window
+
     def reveal_path(self, path: bytes) -> None:
         """Show ``path`` in the merged tree of the top layer."""
         if self.inspection is None:
@@ -430,10 +298,8 @@ class MainWindow(MenusMixin, QMainWindow):
         paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.open_path(paths[0])
-            if len(paths) > 1:
-                self.status_text.setText(f"Opened {paths[0]}; one image at a time for now "
-                                         f"({len(paths) - 1} more dropped).")
+            for path in paths:  # each dropped archive or folder becomes an open image
+                self.open_path(path)
 
     # ----------------------------------------------------------------- state
 
@@ -448,6 +314,6 @@ class MainWindow(MenusMixin, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("splitter", self.splitter.saveState())
-        self.close_image()
+        self.close_all()
         super().closeEvent(event)
 

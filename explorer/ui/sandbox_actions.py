@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from explorer.core.fs.diff import DiffKind, DiffNode
 from explorer.core.fs.entry import display_path
 from explorer.core.humanize import dive_bytes
-from explorer.core.inspection import Inspection
 from explorer.core.sandbox import PathState, Sandbox
 from explorer.qt.models.layer_table import SandboxInfo
 from explorer.qt.sandbox_session import SandboxSession
@@ -24,6 +23,7 @@ from explorer.ui.commit_wizard import CommitWizard
 from explorer.ui.tree_panel import Mode
 
 if TYPE_CHECKING:
+    from explorer.ui.documents import ImageDoc
     from explorer.ui.main_window import MainWindow
 
 
@@ -58,29 +58,40 @@ class SandboxActions(QObject):
 
     # ----------------------------------------------------------------- life cycle
 
-    def attach(self, inspection: Inspection, *, offer_saved: bool = True) -> None:
-        """A container layer for the image just opened (a saved one is offered back)."""
-        self.detach()
-        session = SandboxSession(inspection, folder=self.folder, run_sync=self.window.run_sync,
-                                 parent=self)
-        self.session = session
-        session.changed.connect(self._changed)
-        session.failed.connect(lambda exc: self.window._failed(exc, ""))
-        session.busy.connect(self.window._progress)
+    def attach(self, doc: ImageDoc, *, offer_saved: bool = True) -> None:
+        """Give a freshly read image its own container layer (a saved one is offered
+        back), and show it if the image is the current one."""
+        if doc.sandbox is None and doc.inspection is not None:
+            session = SandboxSession(doc.inspection, folder=self.folder,
+                                     run_sync=self.window.run_sync, parent=self)
+            doc.sandbox = session
+            session.changed.connect(lambda s=session: self._changed() if s is self.session
+                                    else None)
+            session.failed.connect(lambda exc: self.window._failed(exc, ""))
+            session.busy.connect(self.window._progress)
+            if doc is self.window.doc:
+                self.use(doc)
+            saved = session.saved_session() if offer_saved else None
+            if saved is not None:
+                self._offer(session, saved)
+        elif doc is self.window.doc:
+            self.use(doc)
+
+    def use(self, doc: ImageDoc) -> None:
+        """Edits now go to ``doc``'s container layer."""
+        self.session = doc.sandbox
+        if self.session is None:
+            self.detach()
+            return
         self._changed()
-        saved = session.saved_session() if offer_saved else None
-        if saved is not None:
-            self._offer(saved)
 
     def detach(self) -> None:
-        if self.session is not None:
-            self.session.deleteLater()
         self.session = None
         self.window.layers.model.set_sandbox(None)
         self.window.tree.sandbox = None
         self._sync_actions()
 
-    def _offer(self, saved: Sandbox) -> None:
+    def _offer(self, session: SandboxSession, saved: Sandbox) -> None:
         count = len(saved.changes())
         box = QMessageBox(QMessageBox.Icon.Question, "Restore your edits?",
                           f"You left {count} change{'s' if count != 1 else ''} in the container "
@@ -88,11 +99,8 @@ class SandboxActions(QObject):
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
                           self.window)
         box.setObjectName("restoreBox")
-        session = self.session
 
         def answered(button: int) -> None:
-            if session is None or session is not self.session:
-                return
             if button == QMessageBox.StandardButton.Yes:
                 session.restore_session(saved)
             else:
@@ -181,6 +189,9 @@ class SandboxActions(QObject):
         wizard = CommitWizard(window.inspection, self.session.sandbox,
                               run_sync=window.run_sync, parent=window)
         wizard.open_requested.connect(lambda path: path and window.open_path(path))
+        original = window.inspection
+        wizard.compare_requested.connect(
+            lambda path: window.compare_with(original, path))
         wizard.committed.connect(lambda result: window.status_text.setText(
             f"Committed {', '.join(result.tags) or result.image_id} to {result.path}"))
         self.wizard = wizard

@@ -19,6 +19,7 @@ SHORTCUTS = [
     ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Tree mode: layer changes / aggregated / merged"),
     ("Ctrl+T", "Toggle the layer order"), ("Delete", "Delete in the container layer"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo an edit"), ("Ctrl+K", "Commit the container layer"),
+    ("Ctrl+D", "Compare: drop layers or images on the two slots"),
     ("F1", "This list"),
 ]
 
@@ -59,6 +60,8 @@ class MenusMixin:
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Close image", self.close_image, "Ctrl+W"))
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        compare = self._action("&Compare…", self.open_compare, "Ctrl+D", "actionCompare")
+        file_menu.insertAction(file_menu.actions()[4], compare)
         view = self.menuBar().addMenu("&View")
         for i, mode in enumerate(Mode, start=1):
             view.addAction(self._action(f"Tree: {mode.value}",

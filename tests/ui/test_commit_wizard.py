@@ -64,6 +64,13 @@ def test_the_tomcat_story(window: MainWindow, qtbot: QtBot, tmp_path: Path) -> N
     wizard.next()
     assert wizard.currentId() == cw.SUMMARY
     assert "tqk/tomcat02:1.0" in wizard.summary_page.text.toPlainText()
+    wizard.summary_page.compare_button.click()  # the original (A) against the new image (B)
+    compare = window.compare_window
+    assert compare is not None
+    qtbot.waitUntil(lambda: compare.comparison is not None, timeout=60_000)
+    node = compare.model.node(compare.model.index_of(DOCS))
+    assert node is not None and node.kind.value == "removed"
+    compare.close()
     with qtbot.waitSignal(window.loaded, timeout=30_000):
         wizard.summary_page.open_button.click()
     assert window.inspection is not None

@@ -94,6 +94,17 @@ class LayerTableModel(QAbstractTableModel):
         self._base = 0
         self._sandbox: SandboxInfo | None = None
         self._source = ""
+        self._shared: dict[int, str] = {}
+
+    def set_shared(self, labels: dict[int, str]) -> None:
+        """Layers other open images share (layer number -> "shared with web:1.0")."""
+        self._shared = dict(labels)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, Column.INDEX),
+                                  self.index(len(self._rows) - 1, Column.INDEX))
+
+    def shared_label(self, layer: int) -> str:
+        return self._shared.get(layer, "")
 
     def set_source(self, path: str) -> None:
         """The archive the image came from (named in drag payloads)."""
@@ -280,7 +291,8 @@ class LayerTableModel(QAbstractTableModel):
         if column is Column.INDEX:
             if layer is None:
                 return ""
-            return f"{layer.index} (base)" if self.is_base(layer.index) else str(layer.index)
+            text = f"{layer.index} (base)" if self.is_base(layer.index) else str(layer.index)
+            return f"{text} ⧉" if layer.index in self._shared else text
         if column is Column.SIZE:
             return self._size(layer)[0] if layer is not None else "empty"
         if column is Column.COMMAND:
@@ -300,6 +312,8 @@ class LayerTableModel(QAbstractTableModel):
             return self._size(layer)[1]
         if column is Column.DIGEST and layer is not None:
             return f"diff_id {layer.diff_id}\nblob {layer.digest or 'unknown'}"
+        if column is Column.INDEX and layer is not None and layer.index in self._shared:
+            return f"⧉ {self._shared[layer.index]}: stored once on disk for both images."
         if column is Column.INDEX and layer is not None and self.is_base(layer.index):
             if self._base:
                 return (f"From the base image: its history ends with a CMD/ENTRYPOINT below "

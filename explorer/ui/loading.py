@@ -1,0 +1,318 @@
+"""Opening, switching between and closing images in the window (a mixin of MainWindow).
+
+Several images can be open at once; each is an ``ImageDoc`` in the Images list.  Loading
+signals are bound to their document, so an image that finishes loading in the background
+is ready when the user switches to it; only the current document drives the widgets.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtWidgets import QDialog, QListWidgetItem, QMessageBox
+
+from explorer.core.compare import shared_layers
+from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.union import UnionStack
+from explorer.core.humanize import dive_bytes
+from explorer.core.image.model import Image, ImageRef
+from explorer.core.inspection import Inspection
+from explorer.core.tasks import CancelToken, Progress
+from explorer.qt.jobs import Job
+from explorer.qt.messages import describe
+from explorer.qt.session import Session
+from explorer.ui.documents import ImageDoc
+from explorer.ui.image_picker import ImagePicker
+
+
+class LoadingMixin:
+    """Needs the MainWindow widgets it names (layers, tree, details, image_list, ...)."""
+
+    docs: list[ImageDoc]
+    doc: ImageDoc | None
+
+    # ----------------------------------------------------------------- the current image
+
+    @property
+    def session(self) -> Session | None:
+        return self.doc.session if self.doc is not None else None
+
+    @property
+    def inspection(self) -> Inspection | None:
+        return self.doc.inspection if self.doc is not None else None
+
+    @property
+    def image(self) -> Image | None:
+        return self.doc.image if self.doc is not None else None
+
+    @property
+    def partial(self) -> Inspection | None:
+        return self.doc.partial if self.doc is not None else None
+
+    # ----------------------------------------------------------------- opening
+
+    def open_path(self: Any, path: str, selector: str | None = None) -> None:
+        """Open an archive or layout folder as one more image (the Images list on the left
+        lists them; a click switches)."""
+        doc = ImageDoc(path)
+        session = Session(path, selector=selector, run_sync=self.run_sync,
+                          cache=self.index_cache, parent=self)
+        doc.session = session
+        self.docs.append(doc)
+        item = QListWidgetItem(doc.title)
+        item.setToolTip(path)
+        self.image_list.addItem(item)
+        self._switch(doc)
+        session.progress.connect(lambda w, d, t, doc=doc: self._doc_progress(doc, w, d, t))
+        session.choose.connect(lambda refs, doc=doc: self._choose_image(doc, refs))
+        session.image_ready.connect(lambda image, doc=doc: self._image_ready(doc, image))
+        session.layer_indexed.connect(
+            lambda layer, index, doc=doc: self._layer_indexed(doc, layer, index))
+        session.indexed.connect(lambda ins, doc=doc: self._indexed(doc, ins))
+        session.failed.connect(lambda exc, doc=doc: self._doc_failed(doc, exc))
+        session.finished.connect(lambda doc=doc: self._finished(doc))
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.status_text.setText(f"Opening {path}…")
+        session.start()
+
+    def cancel_loading(self) -> None:
+        if self.session is not None:
+            self.session.cancel()
+
+    def close_image(self: Any) -> None:
+        """Close the current image (the next one in the list is shown)."""
+        doc = self.doc
+        if doc is None:
+            return
+        self._drop(doc)
+        self.image_shown_doc = None
+        nxt = self.docs[-1] if self.docs else None
+        self._switch(nxt)
+
+    def close_all(self: Any) -> None:
+        while self.docs:
+            self._drop(self.docs[-1])
+        self._switch(None)
+
+    def _drop(self: Any, doc: ImageDoc) -> None:
+        session = doc.session
+        doc.session = None
+        if session is not None:
+            if session.busy:
+                session.cancel()
+            else:
+                session.close()
+        if doc.sandbox is not None:
+            doc.sandbox.deleteLater()
+            doc.sandbox = None
+        if doc in self.docs:
+            row = self.docs.index(doc)
+            self.docs.remove(doc)
+            self.image_list.takeItem(row)
+        self._update_sharing()
+
+    # ----------------------------------------------------------------- switching
+
+    def _switch(self: Any, doc: ImageDoc | None) -> None:
+        """Show ``doc`` (None: the start page), keeping the old one's selection."""
+        old = self.doc
+        if old is not None and old is not doc and old in self.docs:
+            old.layer = self.layers.current_layer()
+            old.mode = self.tree.mode
+        self.doc = doc
+        self.warnings.clear()
+        self.warnings_dock.hide()
+        if doc is None:
+            self.edits.detach()
+            self.layers.set_image(None)
+            self.tree.set_inspection(None)
+            self.details.clear()
+            self.preview.show_node(None, 0, None)  # type: ignore[arg-type]
+            self.pages.setCurrentWidget(self.start)
+            self.status_text.setText("")
+            self.setWindowTitle("Layer Explorer")
+            self.image_list.setVisible(False)
+            return
+        row = self.docs.index(doc)
+        self.image_list.blockSignals(True)
+        self.image_list.setCurrentRow(row)
+        self.image_list.blockSignals(False)
+        self.image_list.setVisible(len(self.docs) > 1)
+        self.setWindowTitle(f"{doc.title} — Layer Explorer")
+        self.pages.setCurrentWidget(self.splitter)
+        self.tree.set_inspection(None)
+        self.details.clear()
+        if doc.image is None:
+            self.edits.detach()
+            self.layers.set_image(None)
+            return
+        self.layers.model.set_source(doc.path)
+        self.layers.set_image(doc.image)
+        self.layers.model.set_shared(doc.shared)
+        self.details.show_image(doc.image, doc.inspection)
+        if doc.inspection is not None:
+            self.edits.use(doc)  # the container layer row, before a layer is selected
+        else:
+            self.edits.detach()
+        layer = doc.layer if doc.layer is not None else len(doc.image.layers) - 1
+        self.tree.set_mode(doc.mode)
+        self.layers.select_layer(layer)
+        if doc.inspection is not None:
+            self._render_loaded(doc)
+
+    def _list_row_changed(self, row: int) -> None:
+        if 0 <= row < len(self.docs) and self.docs[row] is not self.doc:
+            self._switch(self.docs[row])
+
+    # ----------------------------------------------------------------- loading steps
+
+    def _doc_progress(self: Any, doc: ImageDoc, what: str, done: int, total: int) -> None:
+        if doc is self.doc:
+            self._progress(what, done, total)
+
+    def _choose_image(self: Any, doc: ImageDoc, refs: list[ImageRef]) -> None:
+        picker = ImagePicker(refs, os.path.basename(doc.path), self)
+        picker.setObjectName("imagePicker")
+        self._picker = picker
+
+        def done(result: int) -> None:
+            session = doc.session
+            if session is None:
+                return
+            ref = picker.chosen()
+            if result == QDialog.DialogCode.Accepted and ref is not None:
+                session.select(ref)
+            else:
+                session.cancel()
+
+        picker.finished.connect(done)
+        picker.open()
+
+    def _image_ready(self: Any, doc: ImageDoc, image: Image) -> None:
+        if doc not in self.docs:
+            return
+        doc.image = image
+        self.image_list.item(self.docs.index(doc)).setText(doc.title)
+        self._update_sharing()
+        if doc is self.doc:
+            self._switch(doc)
+            self.image_shown.emit(image)
+
+    def _layer_indexed(self: Any, doc: ImageDoc, layer: int, index: LayerIndex) -> None:
+        """Show the trees of the bottom layers as soon as all layers below them are read
+        (their union trees are built in a job: a big layer takes seconds)."""
+        session = doc.session
+        if doc not in self.docs or session is None or session.archive is None \
+                or doc.image is None or doc.inspection is not None:
+            return
+        doc.ready[layer] = index
+        count = 0
+        while count in doc.ready:
+            count += 1
+        if count == 0 or count <= doc.partial_wanted:
+            return
+        doc.partial_wanted = count
+        indexes = [doc.ready[i] for i in range(count)]
+        partial = Inspection(session.archive, doc.image, indexes, UnionStack(indexes))
+
+        def work(_progress: Progress, _cancel: CancelToken) -> Inspection:
+            partial.stack.top  # noqa: B018 - the union trees, off the GUI thread
+            return partial
+
+        def ready(result: Inspection) -> None:
+            if doc.inspection is not None or doc not in self.docs:
+                return
+            if doc.partial is not None and len(doc.partial.indexes) >= len(result.indexes):
+                return
+            doc.partial = result
+            if doc is not self.doc:
+                return
+            current = self.layers.current_layer()
+            if current is not None and current < count and self.tree.inspection is None:
+                self._show_layer(result, current)
+                self.tree.set_inspection(result, current)
+
+        job = Job(work, name="partial", parent=self)
+        job.finished.connect(ready)
+        if self.run_sync:
+            job.run()
+        else:
+            job.start()
+
+    def _indexed(self: Any, doc: ImageDoc, inspection: Inspection) -> None:
+        if doc not in self.docs:
+            return
+        doc.inspection = inspection
+        self._remember(inspection.archive.path)
+        self.edits.attach(doc)
+        if doc is self.doc:
+            self._render_loaded(doc)
+        self.loaded.emit(inspection)
+
+    def _render_loaded(self: Any, doc: ImageDoc) -> None:
+        inspection = doc.inspection
+        assert inspection is not None
+        image = inspection.image
+        self.layers.set_indexes(image, inspection.indexes)
+        self.edits.use(doc)
+        layer = self.layers.current_layer()
+        if layer is not None and layer < len(inspection.indexes):
+            self.tree.set_inspection(inspection, layer)
+            self._show_layer(inspection, layer)
+        elif layer is not None:
+            self.tree.set_inspection(inspection, layer)
+        self.details.show_image(image, inspection)
+        for text in inspection.warnings:
+            self.warnings.addItem(text)
+        self.warnings_dock.setVisible(bool(inspection.warnings))
+        eff = inspection.efficiency
+        self.status_text.setText(
+            f"{dive_bytes(eff.size)} · {len(image.layers)} layers · efficiency "
+            f"{eff.score * 100:.2f} % · wasted {dive_bytes(eff.wasted)} · reclaimable "
+            f"{dive_bytes(eff.reclaimable)}")
+
+    def _doc_failed(self: Any, doc: ImageDoc, exc: BaseException) -> None:
+        self._drop(doc)
+        if doc is self.doc:
+            self._switch(self.docs[-1] if self.docs else None)
+        self._failed(exc, doc.path)
+
+    def _failed(self: Any, exc: BaseException, path: str) -> None:
+        message = describe(exc, path=path)
+        self.last_message = message
+        self.status_text.setText(message.title)
+        box = QMessageBox(QMessageBox.Icon.Warning, message.title, message.text, parent=self)
+        box.setObjectName("errorBox")
+        box.setDetailedText(message.details)
+        self._message_box = box
+        box.open()
+        self.load_failed.emit(exc)
+
+    def _finished(self: Any, doc: ImageDoc) -> None:
+        if doc is self.doc or self.doc is None:
+            self.progress.hide()
+            self.cancel_button.hide()
+        session = doc.session
+        if session is not None and session.cancelled and doc in self.docs:
+            was_current = doc is self.doc
+            self._drop(doc)
+            if was_current:
+                self._switch(self.docs[-1] if self.docs else None)
+            self.status_text.setText("Cancelled.")
+        self.idle.emit()
+
+    # ----------------------------------------------------------------- sharing
+
+    def _update_sharing(self: Any) -> None:
+        """Mark the layers each open image shares with the others (same chain id)."""
+        named = [(d, d.image) for d in self.docs if d.image is not None]
+        report = shared_layers([(d.title, image) for d, image in named])
+        for (d, image), sharing in zip(named, report.images, strict=True):
+            d.shared = {i: sharing.layer_label(i) for i in range(len(image.layers))
+                        if sharing.layer_label(i)}
+        if self.doc is not None and self.doc.image is not None:
+            self.layers.model.set_shared(self.doc.shared)
+        self.shared_bytes = report.saved_bytes
