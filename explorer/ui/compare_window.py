@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QPlainTextEdit,
     QPushButton,
@@ -36,15 +37,17 @@ from explorer.core.compare import (
     compare_trees,
     text_diff,
 )
+from explorer.core.errors import ExplorerError
 from explorer.core.fs.diff import DiffKind, DiffNode
 from explorer.core.fs.entry import display_path
+from explorer.core.fs.tree_filter import compile_filter, visible_paths
 from explorer.core.humanize import dive_bytes
 from explorer.core.inspection import Inspection
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
 from explorer.qt.messages import describe
 from explorer.qt.mime import LayerRef
-from explorer.qt.models.diff_tree import DiffTreeModel
+from explorer.qt.models.diff_tree import DiffTreeModel, SortOrder
 from explorer.qt.session import Session
 
 
@@ -113,6 +116,20 @@ class CompareWindow(QMainWindow):
         self.only_layers.toggled.connect(lambda _c: self.run())
         self.show_unchanged = QCheckBox("Show unchanged", self)
         self.show_unchanged.toggled.connect(lambda _c: self._show_tree())
+        self.kind_boxes: dict[DiffKind, QCheckBox] = {}
+        for kind in (DiffKind.ADDED, DiffKind.MODIFIED, DiffKind.REMOVED):
+            box = QCheckBox(kind.value.capitalize(), self)
+            box.setChecked(True)
+            box.toggled.connect(lambda _c: self._show_tree())
+            self.kind_boxes[kind] = box
+        self.largest = QCheckBox("Largest first", self)
+        self.largest.toggled.connect(lambda _c: self._show_tree())
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("compareFilter")
+        self.filter_edit.setPlaceholderText("Filter paths: text, glob or /regex/")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.returnPressed.connect(self._show_tree)
+        self.filter_edit.textChanged.connect(lambda t: self._show_tree() if not t else None)
         self.summary = QLabel("Drop two layers or images to compare them.", self)
         self.summary.setObjectName("compareSummary")
         self.summary.setWordWrap(True)
@@ -159,8 +176,11 @@ class CompareWindow(QMainWindow):
         slots.addWidget(self.slots["B"], 1)
         options = QHBoxLayout()
         options.addWidget(self.only_layers)
+        for box in self.kind_boxes.values():
+            options.addWidget(box)
         options.addWidget(self.show_unchanged)
-        options.addStretch(1)
+        options.addWidget(self.largest)
+        options.addWidget(self.filter_edit, 1)
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.addLayout(slots)
@@ -262,14 +282,23 @@ class CompareWindow(QMainWindow):
         comparison = self.comparison
         if comparison is None:
             return
-        hidden = frozenset() if self.show_unchanged.isChecked() else \
-            frozenset({DiffKind.UNCHANGED})
+        hidden = {k for k, box in self.kind_boxes.items() if not box.isChecked()}
+        if not self.show_unchanged.isChecked():
+            hidden.add(DiffKind.UNCHANGED)
 
         def size(node: DiffNode) -> int:
             before, after = comparison.sizes(node)
             return (after if after is not None else before) or 0
 
-        self.model.set_tree(comparison.root, hidden=hidden, sizer=size)
+        try:
+            matcher = compile_filter(self.filter_edit.text())
+        except ExplorerError as exc:
+            self.summary.setText(str(exc))
+            return
+        visible = visible_paths(comparison.root, matcher, frozenset(hidden))
+        self.model.set_tree(comparison.root, hidden=frozenset(hidden), visible=visible,
+                            sort=SortOrder.SIZE if self.largest.isChecked() else SortOrder.NAME,
+                            sizer=size)
         if self.model.rowCount() < 50:
             self.tree.expandToDepth(3)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QMimeData, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -17,11 +18,14 @@ from PySide6.QtWidgets import (
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.model import Image
+from explorer.qt.mime import LayerRef
 from explorer.qt.models.layer_table import Column, LayerRole, LayerTableModel
 
 
 class LayerPanel(QWidget):
     layer_selected = Signal(int)
+    layer_dropped = Signal(object, int)
+    """A dragged layer (LayerRef) was dropped on this stack's layer (number): compare them."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,8 +38,11 @@ class LayerPanel(QWidget):
         self.view.verticalHeader().hide()
         self.view.setWordWrap(False)
         self.view.setShowGrid(False)
-        self.view.setDragEnabled(True)  # drag a layer onto a comparison slot
-        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.view.setDragEnabled(True)  # drag a layer onto another layer, or a compare slot
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.view.setAcceptDrops(True)
+        self.view.viewport().setAcceptDrops(True)
+        self.view.viewport().installEventFilter(self)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(Column.COMMAND, QHeaderView.ResizeMode.Stretch)
         for col in (Column.INDEX, Column.SIZE, Column.CREATED, Column.DIGEST):
@@ -61,6 +68,31 @@ class LayerPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
         layout.addWidget(self.view, 1)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            drag = event
+            assert isinstance(drag, QDragMoveEvent)
+            if LayerRef.decode(drag.mimeData()) is not None:
+                drag.acceptProposedAction()
+                return True
+        if event.type() == QEvent.Type.Drop:
+            drop = event
+            assert isinstance(drop, QDropEvent)
+            if self.drop_layer(drop.mimeData(), drop.position().toPoint()):
+                drop.acceptProposedAction()
+                return True
+        return False
+
+    def drop_layer(self, mime: QMimeData, pos: QPoint) -> bool:
+        """A layer row dropped on one of ours: ask for the comparison of the two."""
+        ref = LayerRef.decode(mime)
+        index = self.view.indexAt(pos)
+        target = self.model.data(index, LayerRole) if index.isValid() else None
+        if ref is None or target is None or target >= self.model.sandbox_layer:
+            return False
+        self.layer_dropped.emit(ref, int(target))
+        return True
 
     def set_image(self, image: Image | None) -> None:
         self.model.set_image(image)

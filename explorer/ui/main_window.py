@@ -30,11 +30,13 @@ from explorer.core.sandbox import PathState
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
 from explorer.qt.messages import Message
+from explorer.qt.mime import LayerRef
 from explorer.qt.resources import APP_ICON, icon
 from explorer.ui.compare_window import CompareWindow
 from explorer.ui.details_panel import DetailsPanel
 from explorer.ui.documents import ImageDoc
 from explorer.ui.file_actions import FileActions
+from explorer.ui.image_list import ImageList
 from explorer.ui.layer_panel import LayerPanel
 from explorer.ui.loading import LoadingMixin
 from explorer.ui.preview_panel import PreviewPanel
@@ -94,8 +96,9 @@ class MainWindow(LoadingMixin, MenusMixin, QMainWindow):
         self.right.addWidget(self.details)
         self.right.addWidget(self.preview)
         self.right.setSizes([460, 400])
-        self.image_list = QListWidget(self)
+        self.image_list = ImageList(self._image_ref, self)
         self.image_list.setObjectName("imageList")
+        self.image_list.image_dropped.connect(self._image_dropped)
         self.image_list.setToolTip("The open images: click one to show it")
         self.image_list.setMaximumHeight(120)
         self.image_list.currentRowChanged.connect(self._list_row_changed)
@@ -146,6 +149,7 @@ class MainWindow(LoadingMixin, MenusMixin, QMainWindow):
         self.start.open_demo.connect(self.open_demo)
         self.start.open_recent.connect(self.open_path)
         self.layers.layer_selected.connect(self._layer_selected)
+        self.layers.layer_dropped.connect(self.compare_dropped)
         self.tree.selected.connect(self._file_selected)
         self.details.reveal.connect(self.reveal_path)
         self.preview.go_to.connect(self.go_to_path)
@@ -267,6 +271,34 @@ class MainWindow(LoadingMixin, MenusMixin, QMainWindow):
                 layer = None  # the container layer is not written yet: its image's top
             window.set_side("A", self.inspection, layer)
         window.show()
+        return window
+
+    def _image_ref(self, row: int) -> LayerRef | None:
+        doc = self.docs[row] if 0 <= row < len(self.docs) else None
+        if doc is None or doc.image is None:
+            return None
+        return LayerRef(doc.path, doc.image.ref.index, None, doc.title)
+
+    def _image_dropped(self, ref: LayerRef, row: int) -> None:
+        """An image (or layer) dropped on an image of the list: compare it with that image."""
+        if 0 <= row < len(self.docs) and self.docs[row] is not self.doc:
+            self._switch(self.docs[row])
+        doc = self.doc
+        if doc is not None and doc.inspection is not None:
+            self.compare_dropped(ref, len(doc.inspection.indexes) - 1)
+
+    def compare_dropped(self, ref: LayerRef, target_layer: int) -> CompareWindow:
+        """A layer (or image) dropped on a layer of the current image: A = what was dragged,
+        B = the layer it was dropped on."""
+        window = self.open_compare()
+        source = next((d for d in self.docs if d.path == ref.path and d.image is not None
+                       and d.image.ref.index == ref.image and d.inspection is not None), None)
+        if source is not None and source.inspection is not None:
+            window.set_side("A", source.inspection, ref.layer)
+        else:
+            window.load("A", ref)
+        if self.inspection is not None:
+            window.set_side("B", self.inspection, target_layer)
         return window
 
     def compare_with(self, original: Inspection | None, path: str) -> CompareWindow:

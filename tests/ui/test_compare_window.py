@@ -65,3 +65,20 @@ def test_a_modified_text_file_shows_its_diff(window: MainWindow, qtbot: QtBot) -
     assert any(line.startswith("+") and not line.startswith("+++")
                for line in text.splitlines())
     assert "content" in compare.details.text()
+
+
+def test_the_comparison_filters_and_hides_like_the_main_tree(window: MainWindow,
+                                                             qtbot: QtBot) -> None:
+    _open(window, qtbot, "mini-webapp.docker.tar")
+    compare = window.open_compare()
+    qtbot.addWidget(compare)
+    with qtbot.waitSignal(compare.compared, timeout=60_000):
+        compare.load("B", generated("mini-webapp-opaque.docker.tar"))
+    compare.filter_edit.setText("*.conf")
+    compare.filter_edit.returnPressed.emit()
+    assert compare.model.index_of(b"etc/resolv.conf").isValid()
+    assert not compare.model.index_of(DOCS).isValid()
+    compare.filter_edit.clear()
+    assert compare.model.index_of(DOCS).isValid()
+    compare.kind_boxes[DiffKind.REMOVED].setChecked(False)
+    assert not compare.model.index_of(DOCS).isValid()

@@ -89,3 +89,37 @@ def test_layers_another_open_image_read_are_not_read_again(window: MainWindow,
     before = window.index_cache.hits
     _open(window, qtbot, "mini-webapp-nodocs.docker.tar")  # same base layers, same blobs
     assert window.index_cache.hits - before >= 6
+
+
+def test_a_layer_dropped_on_another_images_layer_compares_them(window: MainWindow,
+                                                               qtbot: QtBot) -> None:
+    _open(window, qtbot, WEB)
+    _open(window, qtbot, NODOCS)
+    window.image_list.setCurrentRow(0)  # drag web's top layer ...
+    model = window.layers.model
+    mime = model.mimeData([model.index(model.row_of_layer(5), 0)])
+    assert mime is not None
+    window.image_list.setCurrentRow(1)  # ... onto nodocs' top layer
+    target = window.layers.view.visualRect(
+        window.layers.model.index(window.layers.model.row_of_layer(6), 0)).center()
+    assert window.layers.drop_layer(mime, target)
+    compare = window.compare_window
+    assert compare is not None
+    qtbot.addWidget(compare)
+    qtbot.waitUntil(lambda: compare.comparison is not None, timeout=30_000)
+    node = compare.model.node(compare.model.index_of(DOCS))
+    assert node is not None and node.kind.value == "removed"
+
+
+def test_an_image_dropped_on_another_image_compares_their_tops(window: MainWindow,
+                                                               qtbot: QtBot) -> None:
+    _open(window, qtbot, WEB)
+    _open(window, qtbot, NODOCS)
+    mime = window.image_list.mimeData([window.image_list.item(1)])  # nodocs ...
+    assert window.image_list.drop_on_row(mime, 0)                  # ... onto web
+    compare = window.compare_window
+    assert compare is not None
+    qtbot.addWidget(compare)
+    qtbot.waitUntil(lambda: compare.comparison is not None, timeout=30_000)
+    node = compare.model.node(compare.model.index_of(DOCS))
+    assert node is not None and node.kind.value == "added", "A = nodocs, B = web"
