@@ -44,7 +44,7 @@ def test_shared_base_layers_are_marked_in_each_stack(window: MainWindow, qtbot: 
     assert model.shared_label(0).startswith("shared with docker.io/corpus/mini-webapp")
     assert model.shared_label(6) == "", "the nodocs layer is its own"
     row = model.row_of_layer(0)
-    assert "⧉" in model.data(model.index(row, 0))
+    assert "⇄" in model.data(model.index(row, 0))
     assert window.shared_bytes > 0
     window.close_image()
     assert model.shared_label(0) == "", "nothing left to share with"

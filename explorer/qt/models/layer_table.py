@@ -292,7 +292,7 @@ class LayerTableModel(QAbstractTableModel):
             if layer is None:
                 return ""
             text = f"{layer.index} (base)" if self.is_base(layer.index) else str(layer.index)
-            return f"{text} ⧉" if layer.index in self._shared else text
+            return f"{text} ⇄" if layer.index in self._shared else text
         if column is Column.SIZE:
             return self._size(layer)[0] if layer is not None else "empty"
         if column is Column.COMMAND:
@@ -313,7 +313,7 @@ class LayerTableModel(QAbstractTableModel):
         if column is Column.DIGEST and layer is not None:
             return f"diff_id {layer.diff_id}\nblob {layer.digest or 'unknown'}"
         if column is Column.INDEX and layer is not None and layer.index in self._shared:
-            return f"⧉ {self._shared[layer.index]}: stored once on disk for both images."
+            return f"⇄ {self._shared[layer.index]}: stored once on disk for both images."
         if column is Column.INDEX and layer is not None and self.is_base(layer.index):
             if self._base:
                 return (f"From the base image: its history ends with a CMD/ENTRYPOINT below "
