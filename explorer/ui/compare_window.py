@@ -146,6 +146,8 @@ class CompareWindow(QMainWindow):
         self.details.setWordWrap(True)
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("textDiff")
+        self.text.setPlaceholderText("Select a modified file to see its text diff (binaries: "
+                                     "sizes and hashes).")
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         reveal = QPushButton("Show in the main window", self)
