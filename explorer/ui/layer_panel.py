@@ -68,6 +68,11 @@ class LayerPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
         layout.addWidget(self.view, 1)
+        self.shared_note = QLabel(self)
+        self.shared_note.setObjectName("sharedNote")
+        self.shared_note.setWordWrap(True)
+        self.shared_note.hide()
+        layout.addWidget(self.shared_note)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):

@@ -127,6 +127,7 @@ class LoadingMixin:
         self.warnings_dock.hide()
         if doc is None:
             self.edits.detach()
+            self.layers.shared_note.hide()
             self.layers.set_image(None)
             self.tree.set_inspection(None)
             self.details.clear()
@@ -152,6 +153,7 @@ class LoadingMixin:
         self.layers.model.set_source(doc.path)
         self.layers.set_image(doc.image)
         self.layers.model.set_shared(doc.shared)
+        self._show_sharing(doc)
         self.details.show_image(doc.image, doc.inspection)
         if doc.inspection is not None:
             self.edits.use(doc)  # the container layer row, before a layer is selected
@@ -313,6 +315,18 @@ class LoadingMixin:
         for (d, image), sharing in zip(named, report.images, strict=True):
             d.shared = {i: sharing.layer_label(i) for i in range(len(image.layers))
                         if sharing.layer_label(i)}
+        self.shared_bytes = report.saved_bytes
         if self.doc is not None and self.doc.image is not None:
             self.layers.model.set_shared(self.doc.shared)
-        self.shared_bytes = report.saved_bytes
+            self._show_sharing(self.doc)
+
+    def _show_sharing(self: Any, doc: ImageDoc) -> None:
+        """One line under the layer stack: what this image shares, and what it saves."""
+        if not doc.shared:
+            self.layers.shared_note.hide()
+            return
+        self.layers.shared_note.setText(
+            f"⇄ {len(doc.shared)} layer{'s' if len(doc.shared) != 1 else ''} shared with other "
+            f"open images; the open images store {dive_bytes(self.shared_bytes)} once instead "
+            "of twice")
+        self.layers.shared_note.show()

@@ -46,6 +46,8 @@ def test_shared_base_layers_are_marked_in_each_stack(window: MainWindow, qtbot: 
     row = model.row_of_layer(0)
     assert "⇄" in model.data(model.index(row, 0))
     assert window.shared_bytes > 0
+    assert window.layers.shared_note.isVisibleTo(window)
+    assert "6 layers shared" in window.layers.shared_note.text()
     window.close_image()
     assert model.shared_label(0) == "", "nothing left to share with"
 
