@@ -56,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:  # a fresh window: neither read nor change the user's settings
         scratch = tempfile.mkdtemp(prefix="layer-explorer-shot-")
         settings = QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings)
+    window = MainWindow(settings=settings,
+                        index_folder=os.path.join(scratch, "indexes") if scratch else None)
     path = args.images[0] if args.images else None
     if args.demo and path is None:
         from explorer.core.demo import default_demo_path

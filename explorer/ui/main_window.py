@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
-from explorer.core.analysis.index_cache import LayerIndexCache
+from explorer.core.analysis.disk_cache import DiskIndexCache
 from explorer.core.fs.diff import DiffNode, DiffSummary
 from explorer.core.fs.entry import display_path
 from explorer.core.fs.sizes import count_changes
@@ -61,7 +61,8 @@ class MainWindow(LoadingMixin, MenusMixin, QMainWindow):
     """Loading stopped (success, failure or cancel)."""
 
     def __init__(self, *, settings: QSettings | None = None, run_sync: bool = False,
-                 demo_path: str | None = None, sandbox_folder: str | None = None) -> None:
+                 demo_path: str | None = None, sandbox_folder: str | None = None,
+                 index_folder: str | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowIcon(icon(APP_ICON))
@@ -73,8 +74,9 @@ class MainWindow(LoadingMixin, MenusMixin, QMainWindow):
         """The open images, in the order of the Images list."""
         self.doc: ImageDoc | None = None
         """The image shown (None: the start page)."""
-        self.index_cache = LayerIndexCache()
-        """Layers shared by the open images are read once (see core.analysis.index_cache)."""
+        self.index_cache = DiskIndexCache(index_folder)
+        """Layers shared by the open images are read once, and an image read before is not
+        read again while its file is unchanged (core.analysis.disk_cache)."""
         self.shared_bytes = 0
         """What the layers shared between the open images save on disk."""
         self._count_job: Job | None = None

@@ -125,3 +125,12 @@ def test_an_image_dropped_on_another_image_compares_their_tops(window: MainWindo
     qtbot.waitUntil(lambda: compare.comparison is not None, timeout=30_000)
     node = compare.model.node(compare.model.index_of(DOCS))
     assert node is not None and node.kind.value == "added", "A = nodocs, B = web"
+
+
+def test_an_image_read_before_opens_from_the_index_cache(window: MainWindow,
+                                                         qtbot: QtBot) -> None:
+    _open(window, qtbot, WEB)
+    window.close_image()
+    window.index_cache.clear()  # as in a new session: only the files on disk remain
+    _open(window, qtbot, WEB)
+    assert window.index_cache.disk_hits == 6

@@ -64,6 +64,12 @@ class LayerIndexCache:
             ):
                 self._by_diff_id[key] = _Cached(index, verified)
 
+    def put_for(self, source: Source, layer: LayerInfo, index: LayerIndex, *,
+                verified: bool) -> None:
+        """``put``, told where the blob came from (a disk-backed cache keys on it)."""
+        del source, layer
+        self.put(index, verified=verified)
+
     def forget(self, diff_id: str) -> None:
         with self._lock:
             self._by_diff_id.pop(diff_id, None)

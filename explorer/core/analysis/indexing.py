@@ -130,8 +130,9 @@ def index_layers(
     filled = fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
                           cancel=cancel)
     if cache is not None:
-        for index in filled:
-            cache.put(index, verified=verify)
+        for layer, index in zip(image.layers, filled, strict=True):
+            if unique[str(layer.diff_id)] == layer.index:  # once per distinct layer
+                cache.put_for(archive.source, layer, index, verified=verify)
     return filled
 
 
