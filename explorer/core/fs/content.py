@@ -75,23 +75,36 @@ def _fill(source: Source, layer: LayerInfo, index: LayerIndex, paths: set[bytes]
         return index
     digests: dict[bytes, bytes] = {}
     with source.open(layer.blob_name) as window:
-        for path in sorted(want, key=lambda p: by_path[p].data_offset):
-            cancel.check()
+        for count, path in enumerate(sorted(want, key=lambda p: by_path[p].data_offset)):
+            if count & 1023 == 0:
+                cancel.check()
             entry = by_path[path]
             digests[path] = _hash_range(window, entry.data_offset, entry.size)
     return dataclasses.replace(index, entries=tuple(_with(e, digests) for e in index.entries))
 
 
 def _with(entry: FileEntry, digests: dict[bytes, bytes]) -> FileEntry:
-    if entry.kind is EntryKind.FILE and entry.path in digests:
-        return dataclasses.replace(entry, digest=digests[entry.path])
-    if entry.kind is EntryKind.HARDLINK and entry.digest is None and entry.link in digests:
-        return dataclasses.replace(entry, digest=digests[entry.link])
-    return entry
+    if entry.kind is EntryKind.FILE:
+        digest = digests.get(entry.path)
+    elif entry.kind is EntryKind.HARDLINK and entry.digest is None:
+        digest = digests.get(entry.link)
+    else:
+        return entry
+    if digest is None:
+        return entry
+    # Positional construction: dataclasses.replace costs ~25 µs per entry, this ~2 µs.
+    return FileEntry(entry.path, entry.kind, entry.mode, entry.uid, entry.gid, entry.size,
+                     entry.mtime, entry.link, digest, entry.xattrs, entry.rdev, entry.implicit,
+                     entry.data_offset)
 
 
 def _hash_range(window: Any, offset: int, size: int) -> bytes:
     window.seek(offset)
+    if size <= CHUNK:  # the usual small file: one read, one call
+        data = window.read(size)
+        if len(data) != size:
+            raise OSError(f"the layer blob ends inside a file at byte {offset + len(data)}")
+        return xxhash.xxh3_128_digest(data)
     h = xxhash.xxh3_128()
     left = size
     while left > 0:
