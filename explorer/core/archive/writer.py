@@ -14,10 +14,12 @@ import functools
 import gzip
 import io
 import os
+import re
 import shutil
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +31,10 @@ from explorer.core.errors import CommitError
 
 TEMP_PREFIX = ".layer-explorer-"
 """Temp files in the destination folder start with this (easy to spot and clean up)."""
+
+_TEMP_NAME = re.compile(r"\.layer-explorer-(?:(\d+)-)?[A-Za-z0-9_]+\.tmp")
+STALE_TEMP_SECONDS = 24 * 3600
+"""A temp file whose writer's pid is unknown counts as stale after this long."""
 
 GZIP_LEVEL = 6
 ZSTD_LEVEL = 3
@@ -64,6 +70,55 @@ def check_not_input(dest: StrPath, inputs: Sequence[StrPath]) -> None:
             raise CommitError(
                 f"Refusing to write {dest_p}: it is inside the input folder {inp_p}."
             )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, under another user
+        return True
+    return True
+
+
+def remove_stale_temps(folder: StrPath) -> list[str]:
+    """Delete temp files an interrupted write of ours left in ``folder``; return their names.
+
+    A write killed outright (SIGKILL, power loss) cannot clean up after itself, so each new
+    write first removes the ``.layer-explorer-<pid>-*.tmp`` files of processes that no longer
+    exist (and pid-less ones older than ``STALE_TEMP_SECONDS``).  Only regular files owned by
+    this user are touched; a running writer's temp file is left alone.  Never raises: a file
+    that cannot be removed stays.
+    """
+    removed: list[str] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        match = _TEMP_NAME.fullmatch(name)
+        if match is None:
+            continue
+        path = os.path.join(folder, name)
+        with contextlib.suppress(OSError):
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+                continue
+            pid = match.group(1)
+            if pid is not None and (int(pid) == os.getpid() or _pid_alive(int(pid))):
+                continue
+            if pid is None and now - st.st_mtime < STALE_TEMP_SECONDS:
+                continue
+            os.unlink(path)
+            removed.append(name)
+    return removed
+
+
+def temp_prefix() -> str:
+    """The name start of this process's temp files: ``.layer-explorer-<pid>-``."""
+    return f"{TEMP_PREFIX}{os.getpid()}-"
 
 
 def _current_umask() -> int:
@@ -155,19 +210,24 @@ def atomic_output(
 ) -> Iterator[BinaryIO]:
     """Yield a binary file whose content replaces ``dest_path`` only if the block succeeds.
 
-    The temp file (``.layer-explorer-*``) is created in the destination folder so the final
+    The temp file (``.layer-explorer-<pid>-*``) is created in the destination folder so the final
     ``os.replace`` is an atomic rename on one filesystem.  On any exception, including
     ``KeyboardInterrupt`` and ``Cancelled``, the temp file is deleted and ``dest_path`` is
     left as it was.  ``OSError`` (ENOSPC, EACCES, ...) becomes a ``CommitError``.
     ``expected_size`` > 0 checks free space before anything is written.  ``verify`` is called
     with the complete temp file's path (while it is fsynced) before the rename: raising there
-    leaves nothing behind, like any other failure.
+    leaves nothing behind, like any other failure.  Stale temp files of killed earlier
+    writes in that folder are removed first (:func:`remove_stale_temps`).
+
+    Raises CommitError (input as output, a folder, no space, any OSError), and lets the
+    block's own exceptions (Cancelled, ...) through after cleaning up.
     """
     dest = Path(dest_path).absolute()
     check_not_input(dest, inputs)
     if dest.is_dir():
         raise CommitError(f"Cannot write {dest}: it is a folder.")
     directory = dest.parent
+    remove_stale_temps(directory)
     if expected_size > 0:
         try:
             free = shutil.disk_usage(directory).free
@@ -179,7 +239,7 @@ def atomic_output(
                 f"{free} are free."
             )
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(), suffix=".tmp", dir=directory)
     except OSError as exc:
         raise CommitError(f"Cannot write to {directory}: {exc.strerror or exc}.") from exc
     tmp = Path(tmp_name)

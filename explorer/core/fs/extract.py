@@ -33,7 +33,7 @@ from typing import BinaryIO
 
 import xxhash
 
-from explorer.core.archive.writer import TEMP_PREFIX, _current_umask, check_not_input
+from explorer.core.archive.writer import _current_umask, check_not_input, temp_prefix
 from explorer.core.errors import CommitError, ExplorerError
 from explorer.core.fs.entry import EntryKind, FileEntry, display_path
 from explorer.core.fs.file_content import (
@@ -188,7 +188,7 @@ class _Out:
     def __init__(self, dirs: _Dirs, item: _Item) -> None:
         self.item = item
         self.parent = item.rel[:-1]
-        self.tmp = (TEMP_PREFIX + secrets.token_hex(8) + ".tmp").encode()
+        self.tmp = (temp_prefix() + secrets.token_hex(8) + ".tmp").encode()
         self.fd = os.open(self.tmp, _NEW_FILE, 0o600, dir_fd=dirs.fd(self.parent))
 
     def write(self, data: Chunk) -> None:
