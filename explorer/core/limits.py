@@ -31,6 +31,8 @@ class Limits:
     """Entries in one layer tar."""
     path_bytes: int = 4096
     """Length of one path inside a layer (Linux PATH_MAX)."""
+    name_bytes: int = 255
+    """Length of one path component inside a layer (Linux NAME_MAX); longer ones warn."""
     link_hops: int = 40
     """Hardlink or symlink hops followed inside an image's filesystem (Linux MAXSYMLINKS)."""
     preview_bytes: int = 4 * MiB

@@ -125,9 +125,10 @@ class TarSource:
         while m is not None and m.kind in (MemberKind.SYMLINK, MemberKind.HARDLINK):
             hops += 1
             if hops > self.limits.outer_link_hops:
-                raise FormatError(
+                raise LimitExceeded(
                     f"The {what} {name!r} is a chain of more than "
-                    f"{self.limits.outer_link_hops} links (outer_link_hops)."
+                    f"{self.limits.outer_link_hops} links (outer_link_hops).",
+                    limit_name="outer_link_hops", limit=self.limits.outer_link_hops,
                 )
             if m.kind is MemberKind.SYMLINK:
                 if m.link.startswith("/"):

@@ -152,6 +152,9 @@ def index_tar(
                     link=info.linkname,
                     order=len(members),
                 )
+                if "\x00" in info.name or "\x00" in info.linkname:
+                    warnings.append(f"Member {info.name!r}: a PAX path or linkpath holds a "
+                                    "NUL byte (malformed; other tar readers cut it there).")
                 members.append(m)
                 first.setdefault(name, m)
                 last[name] = m
@@ -161,6 +164,11 @@ def index_tar(
         except tarfile.TarError as exc:
             raise FormatError(f"Corrupt tar archive: {exc}.") from exc
         _check_end(raw, end, file_size, members, warnings)
+    dups = sorted(n for n, m in last.items() if first[n] is not m)
+    if dups:  # referenced ones are refused when looked up (Source._lookup)
+        shown = ", ".join(repr(n) for n in dups[:5]) + (", ..." if len(dups) > 5 else "")
+        warnings.append(f"The archive holds {len(dups)} name(s) more than once ({shown}); "
+                        "tools disagree on which copy counts.")
     return TarIndex(path, file_size, members, first, last, warnings)
 
 

@@ -266,7 +266,12 @@ class _Reader:
         assert path is not None
         if len(path) > self.limits.path_bytes:
             self.warnings.append(f"Layer {self.layer.index}: path longer than "
-                                 f"{self.limits.path_bytes} bytes: {_shown(raw_path)[:80]!r}...")
+                                 f"{self.limits.path_bytes} bytes (path_bytes): "
+                                 f"{_shown(raw_path)[:80]!r}...")
+        elif path and max(map(len, path.split(b"/"))) > self.limits.name_bytes:
+            self.warnings.append(f"Layer {self.layer.index}: a name in "
+                                 f"{_shown(raw_path)[:80]!r} is longer than "
+                                 f"{self.limits.name_bytes} bytes (name_bytes).")
         size = la.entry_size(p)
         size = max(size, 0)
         if path:
