@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from explorer.core.analysis.dive_tree import DTree, dive_tree
+from explorer.core.analysis.dive_stack import FlatStack, Node, layer_nodes
 from explorer.core.analysis.gosort import go_sort
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.union import UnionTree
@@ -48,28 +48,35 @@ class Efficiency:
 class _Stacked:
     """dive's StackTreeRange(trees, 0, k), advanced incrementally as k grows.
 
-    Only a whiteout needs it (to size what it deletes), so the trees are built on demand."""
+    Only a whiteout needs it (to size what it deletes), so it is built on demand."""
 
     def __init__(self, indexes: list[LayerIndex]) -> None:
         self.indexes = indexes
-        self.trees: dict[int, DTree] = {}
-        self.tree: DTree | None = None
+        self.nodes: dict[int, list[Node]] = {}
+        self.tree: FlatStack | None = None
+        self.base: FlatStack | None = None
+        """Layer 0's own tree (what a whiteout in layer 0, or layer 1 alone, looks into)."""
         self.k = -1
 
-    def layer(self, i: int) -> DTree:
-        tree = self.trees.get(i)
-        if tree is None:
-            tree = self.trees[i] = dive_tree(self.indexes[i])
-        return tree
+    def layer_nodes(self, i: int) -> list[Node]:
+        nodes = self.nodes.get(i)
+        if nodes is None:
+            nodes = self.nodes[i] = layer_nodes(self.indexes[i])
+        return nodes
 
-    def upto(self, k: int) -> DTree:
+    def layer0(self) -> FlatStack:
+        if self.base is None:
+            self.base = FlatStack.of_layer(self.layer_nodes(0))
+        return self.base
+
+    def upto(self, k: int) -> FlatStack:
         if k == 0 and self.tree is None and not self.indexes[0].whiteouts:
-            return self.layer(0)  # stacking layer 0 on itself changes nothing then
+            return self.layer0()  # stacking layer 0 on itself changes nothing then
         if self.tree is None:
-            self.tree = self.layer(0).copy()
+            self.tree = FlatStack.of_layer(self.layer_nodes(0))
         while self.k < k:
             self.k += 1
-            self.tree.stack(self.layer(self.k))
+            self.tree.stack(self.layer_nodes(self.k))
         return self.tree
 
 
@@ -127,13 +134,11 @@ def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
             if use is None:
                 use = uses[path] = PathUse(path)
             if is_whiteout:
-                below = stacked.upto(current - 1) if current > 0 else stacked.layer(0)
-                previous = below.get(path)
-                if previous is None:
+                below = stacked.upto(current - 1) if current > 0 else stacked.layer0()
+                target = path[1:]
+                if not below.has(target):
                     break  # dive ends this layer's walk here
-                size = 0
-                if previous.is_dir:
-                    size = previous.size + sum(n.size for n in previous.post_order_all())
+                size = below.whiteout_size(target)
             else:
                 size = node_size
             use.size += size
