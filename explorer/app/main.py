@@ -14,6 +14,9 @@ from types import TracebackType
 from explorer import __version__
 
 SCREENSHOT_TIMEOUT_MS = 600_000
+APP_ID = "io.github.layerexplorer.LayerExplorer"
+"""The desktop entry's name (packaging/linux/APP_ID.desktop): ties the window to its launcher
+and icon on Wayland."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Layer Explorer")
     app.setOrganizationName("LayerExplorer")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
     if not args.screenshot:
         sys.excepthook = _excepthook
     settings = None
