@@ -73,8 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
         return code
     window.show()
-    if path is not None:
-        QTimer.singleShot(0, lambda: window.open_path(path, args.image))
+    paths = list(args.images) or ([path] if path is not None else [])
+    for each in paths:  # every image given opens (the Images list switches between them)
+        QTimer.singleShot(0, lambda p=each: window.open_path(p, args.image))
     code = int(app.exec())
     _dispose(window)
     return code
