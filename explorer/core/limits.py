@@ -37,6 +37,11 @@ class Limits:
     """Hardlink or symlink hops followed inside an image's filesystem (Linux MAXSYMLINKS)."""
     preview_bytes: int = 4 * MiB
     """Bytes of one file a preview reads at first; "load more" asks again for more."""
+    decompression_ratio: int = 100
+    """Plain bytes per compressed byte above which a layer is reported (a possible bomb)."""
+    ratio_min_bytes: int = 4 * MiB
+    """Layers smaller than this once decompressed are never reported for their ratio
+    (an empty or tiny tar compresses well beyond 100:1)."""
 
 
 DEFAULT_LIMITS = Limits()

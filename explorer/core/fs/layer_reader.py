@@ -177,6 +177,7 @@ class _Reader:
             tar.free()
         if verify:
             self._verify(digests.blob_digest, digests.diff_id)
+        self._check_ratio(digests.blob_size, digests.plain_size)
         self._finish_warnings()
         return LayerIndex(
             entries=tuple(self.by_path.values()),
@@ -191,6 +192,17 @@ class _Reader:
             whiteout_sizes=self.whiteout_sizes,
             header_sizes=self.header_sizes,
         )
+
+    def _check_ratio(self, stored: int, plain: int) -> None:
+        """A layer that inflates far beyond what real layers do is worth a look (C12): the
+        read itself streams, so nothing is allocated from the size."""
+        limit = self.limits.decompression_ratio
+        if (self.stream.compression is not Compression.NONE and stored > 0
+                and plain >= self.limits.ratio_min_bytes and plain > stored * limit):
+            self.warnings.append(
+                f"Layer {self.layer.index} decompresses {plain // stored}:1 ({plain:,} bytes "
+                f"from {stored:,}), above {limit}:1 (decompression_ratio): a possible "
+                "decompression bomb.")
 
     def _verify(self, blob_digest: Digest, diff_id: Digest) -> None:
         what = f"layer {self.layer.index} ({self.layer.blob_name})"
