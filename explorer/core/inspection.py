@@ -35,6 +35,8 @@ class Inspection:
 
     @property
     def warnings(self) -> list[str]:
+        """Everything noticed, the union's own findings included (so it builds the top)."""
+        self.stack.top  # noqa: B018 - applying the layers is what finds some of them
         seen: dict[str, None] = {}
         for w in [*self.archive.warnings, *self.image.warnings,
                   *(w for ix in self.indexes for w in ix.warnings), *self.stack.warnings]:

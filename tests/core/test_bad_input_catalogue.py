@@ -351,14 +351,19 @@ def test_c4_odd_whiteouts_warn(inputs: Inputs, entry: tuple[str, object, str],
     assert any(fragment in w for w in _warnings_of(inputs, [entry]))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a whiteout under a lower layer's symlink "
-                   "('l/.wh.hosts', l -> etc) is dropped silently; the catalogue asks to resolve "
-                   "it in-root like containerd and mark 'deleted via symlinked parent' "
-                   "(explorer/core/fs/union.py)")
 def test_c4_whiteout_through_a_symlinked_parent_warns(inputs: Inputs) -> None:
+    """Resolved inside the image as containerd does: etc/hosts is gone, and it is said."""
     with opened(inputs.write("c4.tar", OciArchive([[*BASE, ("l", "etc", "symlink")],
                                                    [("l/.wh.hosts", b"", "file")]]))) as ins:
-        assert any("symlink" in w for w in ins.warnings)
+        assert any("via symlinked parent l" in w for w in ins.warnings), ins.warnings
+        assert ins.merged().get(b"etc/hosts") is None
+        assert ins.merged(0).get(b"etc/hosts") is not None
+
+
+def test_c4_a_symlinked_parent_never_leads_out_of_the_image(inputs: Inputs) -> None:
+    layers = [[*BASE, ("l", "../../../etc", "symlink")], [("l/.wh.hosts", b"", "file")]]
+    with opened(inputs.write("c4-out.tar", OciArchive(layers))) as ins:
+        assert ins.merged().get(b"etc/hosts") is None, "../ stops at the image's root"
 
 
 @pytest.mark.parametrize("target", ["nothere", "later", "../etc/hosts", "etc"])

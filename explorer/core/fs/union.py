@@ -16,6 +16,8 @@ from explorer.core.fs.entry import EntryKind, FileEntry, display_path, implicit_
 from explorer.core.fs.layer_index import LayerIndex
 
 ROOT = implicit_dir(b"")
+SYMLINK_HOPS = 40
+"""Symlinks followed while resolving a whiteout's parents (Linux MAXSYMLINKS)."""
 
 
 class Node:
@@ -120,12 +122,63 @@ class _Applier:
         return node is not None
 
     def remove(self, path: bytes) -> None:
-        if not path or not self._exists(path):
+        if not path:
             return
+        if not self._exists(path):
+            resolved, via = self._through_symlinks(path)
+            if resolved is None or resolved == path or not self._exists(resolved):
+                return
+            self.warnings.append(
+                f"Layer {self.layer_no}: the whiteout of {display_path(path)} deleted "
+                f"{display_path(resolved)} via symlinked parent {display_path(via)} (resolved "
+                "inside the image, as containerd does).")
+            path = resolved
         parts = path.split(b"/")
         parent = self._parent(parts, create=False)
         if parent is not None and parent.children is not None:
             parent.children.pop(parts[-1], None)
+
+    def _through_symlinks(self, path: bytes) -> tuple[bytes | None, bytes]:
+        """``path`` with its symlinked parents resolved inside the root (``..`` stops at the
+        root, absolute targets start there), and the first symlink met; None when a hop
+        limit is hit or a parent is missing."""
+        todo = path.split(b"/")
+        done: list[bytes] = []
+        via = b""
+        hops = 0
+        while len(todo) > 1:
+            name = todo.pop(0)
+            node = self._node([*done, name])
+            if node is None:
+                return None, via
+            if node.entry.kind is EntryKind.SYMLINK:
+                hops += 1
+                if hops > SYMLINK_HOPS:
+                    return None, via
+                via = via or b"/".join([*done, name])
+                link = node.entry.link
+                base: list[bytes] = [] if link.startswith(b"/") else list(done)
+                for part in link.split(b"/"):
+                    if part in (b"", b"."):
+                        continue
+                    if part == b"..":
+                        if base:
+                            base.pop()
+                        continue
+                    base.append(part)
+                todo = base + todo
+                done = []
+                continue
+            done.append(name)
+        return b"/".join(done + todo), via
+
+    def _node(self, parts: list[bytes]) -> Node | None:
+        node: Node | None = self.root
+        for part in parts:
+            if node is None or node.children is None:
+                return None
+            node = node.children.get(part)
+        return node
 
     def make_opaque(self, directory: bytes) -> None:
         if directory and not self._exists(directory):
