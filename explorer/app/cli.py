@@ -7,6 +7,7 @@ usage, with a one-line error on stderr.  Never imports Qt.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from explorer.core.compare.report import TYPES as DIFF_TYPES
 from explorer.core.compare.report import diff_endpoints, diff_json, diff_lines
 from explorer.core.errors import ExplorerError
 from explorer.core.inspection import Inspection, inspect_path
+from explorer.core.limits import DEFAULT_LIMITS, Limits
 from explorer.core.report import inspection_json, tree_json
 from explorer.core.sandbox import Sandbox, image_path, snapshot_host
 
@@ -34,6 +36,33 @@ def _image_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image", metavar="NAME|INDEX", help="which image of a multi-image archive")
     p.add_argument("--no-verify", action="store_true",
                    help="skip digest verification (faster; not recommended)")
+    _limit_arg(p)
+
+
+def _limit_arg(p: argparse.ArgumentParser) -> None:
+    names = ", ".join(f.name for f in dataclasses.fields(Limits))
+    p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                   help=f"raise (or lower) a safety limit for this input; names: {names}")
+
+
+def limits_from(specs: Sequence[str]) -> Limits:
+    """``--limit NAME=VALUE`` options as a Limits value (bad input: a clear error)."""
+    known = {f.name for f in dataclasses.fields(Limits)}
+    changes: dict[str, int] = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        name = name.strip()
+        if not sep or name not in known:
+            raise ExplorerError(f"--limit {spec!r}: expected NAME=VALUE with NAME one of "
+                                f"{', '.join(sorted(known))}.")
+        try:
+            number = int(value.replace("_", ""))
+        except ValueError:
+            raise ExplorerError(f"--limit {spec!r}: {value!r} is not a whole number.") from None
+        if number <= 0:
+            raise ExplorerError(f"--limit {spec!r}: a limit must be positive.")
+        changes[name] = number
+    return dataclasses.replace(DEFAULT_LIMITS, **changes)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="machine-readable output (schema layer-explorer/diff/v1)")
     p.add_argument("--no-verify", action="store_true",
                    help="skip digest verification (faster; not recommended)")
+    _limit_arg(p)
 
     p = sub.add_parser("demo", help="write the bundled demo image to a file")
     p.add_argument("output", help="destination .tar")
@@ -134,7 +164,8 @@ def _open(args: argparse.Namespace) -> Inspection:
         path = default_demo_path()
     if not path:
         raise ExplorerError("No image given: pass an archive path or --demo.")
-    return inspect_path(path, args.image, verify=not args.no_verify)
+    return inspect_path(path, args.image, verify=not args.no_verify,
+                        limits=limits_from(args.limit))
 
 
 def _out(lines: object) -> None:
@@ -247,8 +278,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     path_a, layer_a = split_endpoint(args.a)
     path_b, layer_b = split_endpoint(args.b)
     verify = not args.no_verify
-    with inspect_path(path_a, args.image_a or args.image, verify=verify, cache=cache) as ins_a, \
-            inspect_path(path_b, args.image_b or args.image, verify=verify, cache=cache) as ins_b:
+    limits = limits_from(args.limit)
+    with inspect_path(path_a, args.image_a or args.image, verify=verify, cache=cache,
+                      limits=limits) as ins_a, \
+            inspect_path(path_b, args.image_b or args.image, verify=verify, cache=cache,
+                         limits=limits) as ins_b:
         a = Endpoint(ins_a, layer_a, args.only_layer)
         b = Endpoint(ins_b, layer_b, args.only_layer)
         a.index, b.index  # noqa: B018 - a missing layer is bad input, before any work

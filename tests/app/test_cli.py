@@ -127,3 +127,16 @@ def test_layer_out_of_range_is_a_clear_error(capsys: pytest.CaptureFixture[str])
     path = str(corpus_path("generated", "mini-base.docker.tar"))
     code, _, err = run(capsys, "inspect", path, "--layer", "5")
     assert code == 2 and "the image has 1 layers" in err
+
+
+def test_safety_limits_can_be_changed_per_run(capsys: pytest.CaptureFixture[str]) -> None:
+    image = str(corpus_path("generated", "mini-webapp.docker.tar"))
+    code, _, err = run(capsys, "inspect", image, "--limit", "entries_per_layer=10")
+    assert code == 2 and "(entries_per_layer)" in err
+    code, _, _ = run(capsys, "ci", image, "--limit", "entries_per_layer=5_000_000",
+                     "--limit", "path_bytes=8192")
+    assert code in (0, 1)
+    code, _, err = run(capsys, "ls", image, "--limit", "no_such_limit=1")
+    assert code == 2 and "entries_per_layer" in err, "the message lists the names"
+    code, _, err = run(capsys, "inspect", image, "--limit", "path_bytes=lots")
+    assert code == 2 and "whole number" in err
