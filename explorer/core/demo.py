@@ -46,7 +46,10 @@ def demo_recipe_path() -> Path:
 
 
 def load_recipe(path: StrPath | None = None) -> dict[str, Any]:
-    """Read and minimally check a recipe (it is ours, but people edit it by hand)."""
+    """Read and minimally check a recipe (it is ours, but people edit it by hand).
+
+    Raises FormatError.
+    """
     raw = Path(path or demo_recipe_path()).read_bytes()
     try:
         recipe = json.loads(raw)
@@ -206,7 +209,10 @@ def build_demo(
     fmt: ArchiveFormat = "docker",
     recipe_path: StrPath | None = None,
 ) -> WrittenImage:
-    """Write the demo image to ``dest_path`` (atomically); same recipe, same bytes."""
+    """Write the demo image to ``dest_path`` (atomically); same recipe, same bytes.
+
+    Raises FormatError (a bad recipe), CommitError.
+    """
     image = build_demo_image(load_recipe(recipe_path))
     return write_image_archive(dest_path, config=image.config, layers=image.layers,
                                tags=image.tags, fmt=fmt)

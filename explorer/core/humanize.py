@@ -31,7 +31,10 @@ _UNITS = {
 
 
 def parse_bytes(text: str) -> int:
-    """go-humanize ``ParseBytes``: ``20MB`` = 20 000 000, ``20MiB`` = 20 971 520."""
+    """go-humanize ``ParseBytes``: ``20MB`` = 20 000 000, ``20MiB`` = 20 971 520.
+
+    Raises ExplorerError.
+    """
     m = re.match(r"^([0-9.,]*)(.*)$", text)
     assert m is not None
     number, suffix = m.group(1).replace(",", ""), m.group(2).strip().lower()

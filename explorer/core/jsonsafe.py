@@ -47,12 +47,14 @@ def load_json(data: bytes, *, what: str, limits: Limits = DEFAULT_LIMITS) -> Any
 
 
 def expect_dict(value: Any, *, what: str) -> dict[str, Any]:
+    """Raises FormatError naming ``what`` when ``value`` is not a JSON object."""
     if not isinstance(value, dict):
         raise FormatError(f"The {what} must be a JSON object, not {type(value).__name__}.")
     return value
 
 
 def expect_list(value: Any, *, what: str, allow_null: bool = False) -> list[Any]:
+    """Raises FormatError naming ``what`` when ``value`` is not a JSON array."""
     if value is None and allow_null:
         return []
     if not isinstance(value, list):
@@ -61,6 +63,7 @@ def expect_list(value: Any, *, what: str, allow_null: bool = False) -> list[Any]
 
 
 def opt_str(value: Any, *, what: str) -> str:
+    """A string or nothing. Raises FormatError naming ``what`` for another type."""
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -69,6 +72,7 @@ def opt_str(value: Any, *, what: str) -> str:
 
 
 def str_list(value: Any, *, what: str) -> tuple[str, ...]:
+    """A list of strings or nothing. Raises FormatError naming ``what`` otherwise."""
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -77,6 +81,7 @@ def str_list(value: Any, *, what: str) -> tuple[str, ...]:
 
 
 def nonneg_int(value: Any, *, what: str) -> int:
+    """A whole number >= 0. Raises FormatError naming ``what`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise FormatError(f"The {what} must be a non-negative integer, not {value!r}.")
     return value

@@ -63,7 +63,10 @@ def _yaml_str(value: Any) -> str:
 def load_rules(
     config_path: str = ".dive-ci", overrides: dict[str, str] | None = None
 ) -> tuple[dict[str, str], str]:
-    """Rule strings: explicit flags, then the YAML file's ``rules:``, then dive's defaults."""
+    """Rule strings: explicit flags, then the YAML file's ``rules:``, then dive's defaults.
+
+    Raises FormatError (an unreadable or invalid .dive-ci file).
+    """
     rules = dict(DEFAULTS)
     line = "  Using default CI config"
     if os.path.exists(config_path):

@@ -30,7 +30,10 @@ from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progr
 
 
 def check_relative_name(name: str, *, what: str) -> str:
-    """Validate a path taken from a manifest (B1): relative, no ``..``, NUL or backslash."""
+    """Validate a path taken from a manifest (B1): relative, no ``..``, NUL or backslash.
+
+    Raises UnsafePath.
+    """
     if not isinstance(name, str) or not name:
         raise UnsafePath(f"Empty or missing path for {what}.")
     if "\0" in name or "\\" in name:
@@ -68,7 +71,10 @@ class Source(Protocol):
 
 
 def read_capped(source: Source, name: str, cap: int, *, what: str, limit_name: str) -> bytes:
-    """Read a whole (small) file, refusing more than ``cap`` bytes before reading any."""
+    """Read a whole (small) file, refusing more than ``cap`` bytes before reading any.
+
+    Raises LimitExceeded, MissingBlobError, UnsafePath, FormatError.
+    """
     entry = source.entry(name, what=what)
     if entry.size > cap:
         raise LimitExceeded(
@@ -239,7 +245,10 @@ def open_source(
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> TarSource | DirSource:
-    """Open a file or folder read-only; a compressed outer tar is decompressed to the cache."""
+    """Open a file or folder read-only; a compressed outer tar is decompressed to the cache.
+
+    Raises FormatError, TruncatedError, LimitExceeded, NotAnImageError, Cancelled, OSError.
+    """
     if os.path.isdir(path):
         return DirSource(path)
     try:

@@ -112,7 +112,10 @@ class TarIndex:
 def index_tar(
     path: str, *, limits: Limits = DEFAULT_LIMITS, cancel: CancelToken = NEVER_CANCELLED
 ) -> TarIndex:
-    """List a plain tar's members without reading their data."""
+    """List a plain tar's members without reading their data.
+
+    Raises FormatError, TruncatedError, LimitExceeded, Cancelled.
+    """
     file_size = os.path.getsize(path)
     members: list[Member] = []
     first: dict[str, Member] = {}

@@ -55,6 +55,7 @@ def check_not_input(dest: StrPath, inputs: Sequence[StrPath]) -> None:
 
     Why: replacing the file we are still reading from would destroy the user's original,
     and a layout folder must not receive files it does not own.
+    Raises CommitError (the destination is one of the inputs).
     """
     dest_p = Path(dest)
     real_dest = dest_p.resolve()

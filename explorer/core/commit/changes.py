@@ -255,7 +255,10 @@ def _sorted_map(section: dict[str, Any], key: str, new: dict[str, Any]) -> None:
 
 
 def apply_changes(config: dict[str, Any], changes: Sequence[ConfigChange]) -> dict[str, Any]:
-    """A copy of a config's ``config`` object with ``changes`` applied in order."""
+    """A copy of a config's ``config`` object with ``changes`` applied in order.
+
+    Raises ChangeError.
+    """
     section = copy.deepcopy(config)
     cmd_set = False
     for change in changes:

@@ -37,7 +37,9 @@ def rfc3339(seconds: int, nanos: int = 0) -> str:
 
 def commit_time(explicit: int | None = None) -> tuple[int, str]:
     """(seconds, RFC 3339 text) of a commit: ``explicit``, else SOURCE_DATE_EPOCH, else now
-    (with nanoseconds, as docker records it).  The seconds also clamp added files' mtimes."""
+    (with nanoseconds, as docker records it).  The seconds also clamp added files' mtimes.
+
+    Raises CommitError (a timestamp out of range)."""
     if explicit is None:
         env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
         if env:

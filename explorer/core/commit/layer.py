@@ -126,7 +126,9 @@ def build_layer(
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> NewLayer:
     """Write the sandbox's layer to an unnamed temp file in ``folder``; ``mtime`` is the
-    commit timestamp (added entries are clamped to it, markers get it)."""
+    commit timestamp (added entries are clamped to it, markers get it).
+
+    Raises CommitError, Cancelled."""
     if compression not in WRITABLE:
         raise CommitError(f"Layer Explorer writes layers plain, gzip or zstd, not "
                           f"{compression.value}.")

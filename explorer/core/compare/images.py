@@ -90,6 +90,8 @@ class ImageComparison:
 
 
 def compare_images(a: Inspection, b: Inspection) -> ImageComparison:
+    """Config, history and per-layer differences of two read images, and their shared prefix.
+    Raises nothing: both images are already read."""
     la, lb = a.image.layers, b.image.layers
     shared = shared_prefix(la, lb)
     rows = tuple(

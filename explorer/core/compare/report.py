@@ -82,7 +82,9 @@ def diff_endpoints(a: Endpoint, b: Endpoint, types: tuple[str, ...] = TYPES, *,
                    memo: DigestMemo | None = None, progress: Progress = no_progress,
                    cancel: CancelToken = NEVER_CANCELLED) -> DiffResult:
     """Compare A and B for ``types`` (files: the filesystems at the endpoints; metadata,
-    history, size: the two images as a whole)."""
+    history, size: the two images as a whole).
+
+    Raises ValueError (an unknown section), IndexError (a missing layer), Cancelled, OSError."""
     unknown = set(types) - set(TYPES)
     if unknown:
         raise ValueError(f"unknown diff types: {', '.join(sorted(unknown))}")

@@ -157,7 +157,10 @@ _KIND_WORDS = {
 
 
 def clean_image_path(path: bytes) -> bytes:
-    """``/usr/lib/`` -> ``usr/lib``: a path of the image (its root is ``/``), never ``..``."""
+    """``/usr/lib/`` -> ``usr/lib``: a path of the image (its root is ``/``), never ``..``.
+
+    Raises FileNotInLayer.
+    """
     clean = normalize_layer_path(path.strip(b"/"))
     if clean is None or b"\0" in path:
         raise FileNotInLayer(f"{display_path(path)} is not a path inside the image.")
@@ -236,7 +239,9 @@ def _read_exactly(window: Any, n: int) -> bytes:
 
 def check_tar_header(window: Any, entry: FileEntry, blob_size: int, what: str) -> None:
     """The 512-byte tar header before ``entry.data_offset`` must still be a valid header of a
-    regular file, and the blob must still have its indexed size; else BlobChanged."""
+    regular file, and the blob must still have its indexed size; else BlobChanged.
+
+    Raises BlobChanged."""
     size = window.seek(0, io.SEEK_END)
     off = entry.data_offset
     ok = size == blob_size and off >= BLOCK and off + entry.size <= size

@@ -25,7 +25,9 @@ class FilterSyntaxError(ExplorerError):
 def compile_filter(text: str) -> Matcher | None:
     """None for an empty filter.  ``/regex/`` or ``re:regex`` is a regular expression; text
     with ``*``, ``?`` or ``[`` is a glob on the full path (``/etc/*.conf``; a pattern without a
-    leading ``/`` may match anywhere); anything else is a case-insensitive substring."""
+    leading ``/`` may match anywhere); anything else is a case-insensitive substring.
+
+    Raises FilterSyntaxError."""
     text = text.strip()
     if not text:
         return None

@@ -36,7 +36,10 @@ def _history(value: Any) -> tuple[HistoryEntry, ...]:
 
 
 def parse_config(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ImageConfig:
-    """Build an ImageConfig from the exact config bytes (the image id is their digest)."""
+    """Build an ImageConfig from the exact config bytes (the image id is their digest).
+
+    Raises FormatError.
+    """
     doc = expect_dict(load_json(raw, what="image config", limits=limits), what="image config")
     rootfs = expect_dict(doc.get("rootfs"), what="config rootfs")
     if rootfs.get("type") != "layers":

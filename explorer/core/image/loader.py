@@ -115,7 +115,11 @@ def open_archive(
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> Archive:
-    """Open ``path`` (tar, compressed tar or OCI layout folder) and list its images."""
+    """Open ``path`` (tar, compressed tar or OCI layout folder) and list its images.
+
+    Raises NotAnImageError, FormatError, TruncatedError, LimitExceeded, MissingBlobError,
+    UnsafePath, DigestMismatch, Cancelled.
+    """
     source = open_source(path, limits=limits, progress=progress, cancel=cancel)
     try:
         return _classify(path, source, limits)
@@ -259,6 +263,8 @@ def _not_an_image(path: str, source: Source, kinds: dict[str, MemberKind | None]
 
 
 def load_image(archive: Archive, ref: ImageRef) -> Image:
+    """Read the chosen image's config and describe its layers (no layer bytes yet). Raises
+    DigestMismatch, FormatError, MissingBlobError, LimitExceeded."""
     source, limits = archive.source, archive.limits
     warnings: list[str] = []
     if ref.config_descriptor is not None:

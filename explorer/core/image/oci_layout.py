@@ -16,6 +16,7 @@ from explorer.core.limits import DEFAULT_LIMITS, Limits
 
 
 def parse_descriptor(value: Any, *, what: str) -> Descriptor:
+    """One OCI descriptor, checked field by field. Raises FormatError."""
     d = expect_dict(value, what=what)
     platform = None
     if isinstance(d.get("platform"), dict):
@@ -41,7 +42,10 @@ def parse_descriptor(value: Any, *, what: str) -> Descriptor:
 
 
 def read_blob(source: Source, desc: Descriptor, *, cap: int, what: str) -> bytes:
-    """Read a small blob, checking size before and digest after (spec descriptor.md)."""
+    """Read a small blob, checking size before and digest after (spec descriptor.md).
+
+    Raises DigestMismatch, FormatError, MissingBlobError, LimitExceeded.
+    """
     name = desc.digest.blob_path
     entry = source.entry(name, what=what)
     if entry.size != desc.size:
@@ -71,6 +75,7 @@ class LayoutListing:
 
 
 def check_layout_marker(source: Source, limits: Limits = DEFAULT_LIMITS) -> None:
+    """The ``oci-layout`` file must name a version we read. Raises FormatError."""
     raw = read_capped(source, "oci-layout", 4096, what="oci-layout file", limit_name="blob_json")
     doc = expect_dict(load_json(raw, what="oci-layout file", limits=limits), what="oci-layout")
     version = doc.get("imageLayoutVersion")
@@ -82,7 +87,10 @@ def check_layout_marker(source: Source, limits: Limits = DEFAULT_LIMITS) -> None
 
 
 def list_layout(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> LayoutListing:
-    """Walk ``index.json`` (and nested indexes) to the image manifests it names."""
+    """Walk ``index.json`` (and nested indexes) to the image manifests it names.
+
+    Raises FormatError, DigestMismatch, LimitExceeded.
+    """
     check_layout_marker(source, limits)
     raw = read_capped(source, "index.json", limits.blob_json, what="index.json",
                       limit_name="blob_json")

@@ -69,7 +69,10 @@ def sandbox_document(sandbox: Sandbox) -> dict[str, Any]:
 
 
 def save_sandbox(sandbox: Sandbox, path: StrPath) -> None:
-    """Write the session file atomically (temp file, fsync, rename)."""
+    """Write the session file atomically (temp file, fsync, rename).
+
+    Raises CommitError (the file cannot be written).
+    """
     data = json.dumps(sandbox_document(sandbox), indent=1, ensure_ascii=True).encode()
     with atomic_output(path) as fh:
         fh.write(data + b"\n")
