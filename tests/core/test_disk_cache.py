@@ -74,3 +74,14 @@ def test_the_cache_folder_is_size_capped(tmp_path: Path) -> None:
         index_layers(opened, opened.load(), cache=cache)
     total = sum(p.stat().st_size for p in (tmp_path / "cache").glob("*.idx"))
     assert 0 < total <= 20_000
+
+
+def test_huge_layers_are_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.core.analysis import disk_cache
+
+    monkeypatch.setattr(disk_cache, "MAX_CACHED_ENTRIES", 10)
+    archive = tmp_path / "img.tar"
+    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+    _index(archive, tmp_path / "cache")
+    _entries, hits = _index(archive, tmp_path / "cache")
+    assert 0 < hits < 6, "only the small layers came from the cache"

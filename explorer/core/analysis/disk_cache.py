@@ -32,6 +32,9 @@ FORMAT = 1
 MAGIC = b"layer-explorer-index\n"
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 """Size cap of the cache folder; the least recently used entries are removed first."""
+MAX_CACHED_ENTRIES = 200_000
+"""Bigger layers are not kept: encoding and decoding a million entries holds the GIL for
+seconds (the window would stall) and is barely faster than reading the layer again."""
 
 
 def default_folder() -> str:
@@ -67,7 +70,8 @@ class DiskIndexCache(LayerIndexCache):
         """Remember ``index`` in memory and, for a verified read, on disk."""
         super().put(index, verified=verified)
         key = _key(source, layer)
-        if key is None or not verified or os.path.exists(self._path(key)):
+        if key is None or not verified or len(index.entries) > MAX_CACHED_ENTRIES \
+                or os.path.exists(self._path(key)):
             return
         try:
             os.makedirs(self.folder, exist_ok=True)
