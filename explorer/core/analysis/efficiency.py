@@ -30,6 +30,22 @@ class PathUse:
     size: int = 0
     min_size: int = -1
 
+    def add(self, size: int) -> bool:
+        """Count one more copy of ``size`` bytes; True when the path has just become
+        inefficient (its second copy)."""
+        self.size += size
+        if self.min_size < 0 or size < self.min_size:
+            self.min_size = size
+        self.count += 1
+        return self.count == 2
+
+
+def _use(uses: dict[bytes, PathUse], path: bytes) -> PathUse:
+    use = uses.get(path)
+    if use is None:
+        use = uses[path] = PathUse(path)
+    return use
+
 
 @dataclass(frozen=True)
 class Efficiency:
@@ -145,9 +161,7 @@ def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
             _count_unordered(leaves, uses, matches)
             continue
         for path, node_size, is_whiteout in leaves:
-            use = uses.get(path)
-            if use is None:
-                use = uses[path] = PathUse(path)
+            use = _use(uses, path)
             if is_whiteout:
                 below = stacked.upto(current - 1) if current > 0 else stacked.layer0()
                 target = path[1:]
@@ -156,11 +170,7 @@ def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
                 size = below.whiteout_size(target)
             else:
                 size = node_size
-            use.size += size
-            if use.min_size < 0 or size < use.min_size:
-                use.min_size = size
-            use.count += 1
-            if use.count == 2:
+            if use.add(size):
                 matches.append(use)
     minimum = sum(u.min_size for u in uses.values())
     discovered = sum(u.size for u in uses.values())
@@ -176,14 +186,8 @@ def _count_unordered(leaves: list[tuple[bytes, int, bool]], uses: dict[bytes, Pa
     """A whiteout-free layer's leaves, counted as dive would; new matches in dive's order."""
     new: list[PathUse] = []
     for path, size, _whiteout in leaves:
-        use = uses.get(path)
-        if use is None:
-            use = uses[path] = PathUse(path)
-        use.size += size
-        if use.min_size < 0 or size < use.min_size:
-            use.min_size = size
-        use.count += 1
-        if use.count == 2:
+        use = _use(uses, path)
+        if use.add(size):
             new.append(use)
     new.sort(key=lambda u: _component_key(u.path))
     matches.extend(new)
