@@ -94,7 +94,7 @@ class _LibarchiveRaw:
         self.p = la.read_new()
         la.support_filter[compression.value](self.p)
         la.support_format_raw(self.p)
-        if la.read_open(self.p, None, _NO_OPEN, self._cb, _NO_CLOSE) < la.ARCHIVE_WARN:
+        if la.read_open(self.p, None, la.NO_OPEN, self._cb, la.NO_CLOSE) < la.ARCHIVE_WARN:
             raise self._failure()
         hdr = la.entry_new()
         try:
@@ -128,10 +128,6 @@ class _LibarchiveRaw:
         if self.p:
             la.read_free(self.p)
             self.p = None
-
-
-_NO_OPEN = ctypes.cast(ctypes.c_void_p(), la.OPEN_CALLBACK)
-_NO_CLOSE = ctypes.cast(ctypes.c_void_p(), la.CLOSE_CALLBACK)
 
 
 class _Corrupt(Exception):

@@ -287,8 +287,6 @@ def _read_streamed(ins: Inspection, src: ContentSource, start: int, want: int,
 _IFMT = 0o170000
 _IFREG = 0o100000
 _NOT_FILES = frozenset({0o040000, 0o120000, 0o020000, 0o060000, 0o010000, 0o140000})
-_NO_OPEN = ctypes.cast(ctypes.c_void_p(), la.OPEN_CALLBACK)
-_NO_CLOSE = ctypes.cast(ctypes.c_void_p(), la.CLOSE_CALLBACK)
 
 
 class LayerStream:
@@ -324,7 +322,7 @@ class LayerStream:
             self._p = la.read_new()
             la.support_filter["none"](self._p)
             la.support_format_tar(self._p)
-            if la.read_open(self._p, None, _NO_OPEN, self._cb, _NO_CLOSE) < la.ARCHIVE_WARN:
+            if la.read_open(self._p, None, la.NO_OPEN, self._cb, la.NO_CLOSE) < la.ARCHIVE_WARN:
                 raise self._failure()
             self._entry = la.entry_new()
             self._buf = ctypes.create_string_buffer(CHUNK)

@@ -84,20 +84,15 @@ class _Archive:
 
     def open(self, read: Any, skip: Any = None) -> int:
         cb = la.READ_CALLBACK(read)
-        skip_cb = la.SKIP_CALLBACK(skip) if skip is not None else _NO_SKIP
+        skip_cb = la.SKIP_CALLBACK(skip) if skip is not None else la.NO_SKIP
         self._callbacks += [cb, skip_cb]
-        rc: int = la.read_open2(self.p, None, _NO_OPEN, cb, skip_cb, _NO_CLOSE)
+        rc: int = la.read_open2(self.p, None, la.NO_OPEN, cb, skip_cb, la.NO_CLOSE)
         return rc
 
     def free(self) -> None:
         if self.p:
             la.read_free(self.p)
             self.p = None
-
-
-_NO_OPEN = ctypes.cast(ctypes.c_void_p(), la.OPEN_CALLBACK)
-_NO_CLOSE = ctypes.cast(ctypes.c_void_p(), la.CLOSE_CALLBACK)
-_NO_SKIP = ctypes.cast(ctypes.c_void_p(), la.SKIP_CALLBACK)
 
 
 def read_layer(

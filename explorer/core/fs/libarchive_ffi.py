@@ -32,6 +32,11 @@ OPEN_CALLBACK = ctypes.CFUNCTYPE(c_int, _p, _p)
 CLOSE_CALLBACK = ctypes.CFUNCTYPE(c_int, _p, _p)
 SKIP_CALLBACK = ctypes.CFUNCTYPE(c_int64, _p, _p, c_int64)
 
+# Null callbacks: libarchive treats a NULL open/close/skip as "nothing to do".
+NO_OPEN = ctypes.cast(ctypes.c_void_p(), OPEN_CALLBACK)
+NO_CLOSE = ctypes.cast(ctypes.c_void_p(), CLOSE_CALLBACK)
+NO_SKIP = ctypes.cast(ctypes.c_void_p(), SKIP_CALLBACK)
+
 
 def _bind(name: str, argtypes: list[Any], restype: Any, *, quick: bool = False) -> Any:
     f = getattr(_quick if quick else lib, "archive_" + name)
