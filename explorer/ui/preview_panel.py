@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.fs.diff import DiffNode
-from explorer.core.fs.entry import EntryKind, display_path
+from explorer.core.fs.entry import EntryKind, display_path, link_target
 from explorer.core.fs.file_content import FileContent, decode_text, read_file, sniff_kind
 from explorer.core.humanize import dive_bytes
 from explorer.core.inspection import Inspection
@@ -296,17 +296,5 @@ class PreviewPanel(QWidget):
     def _follow(self) -> None:
         if self.node is None:
             return
-        entry = self.node.entry
-        parent = self.node.path.rpartition(b"/")[0]
-        target = entry.link if entry.link.startswith(b"/") else (
-            parent + b"/" + entry.link if parent else entry.link)
-        parts: list[bytes] = []
-        for part in target.split(b"/"):
-            if part in (b"", b"."):
-                continue
-            if part == b"..":
-                if parts:
-                    parts.pop()
-                continue
-            parts.append(part)
-        self.go_to.emit(b"/".join(parts))
+        parent = self.node.path.split(b"/")[:-1]
+        self.go_to.emit(b"/".join(link_target(parent, self.node.entry.link)))

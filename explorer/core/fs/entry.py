@@ -104,6 +104,21 @@ def implicit_dir(path: bytes) -> FileEntry:
     return FileEntry(path, EntryKind.DIR, 0o755, 0, 0, 0, 0, implicit=True)
 
 
+def link_target(parent: list[bytes], link: bytes) -> list[bytes]:
+    """The parts of the path a symlink in directory ``parent`` points to, resolved as inside
+    a container: absolute links start at the root and ``..`` stops there."""
+    parts: list[bytes] = [] if link.startswith(b"/") else list(parent)
+    for part in link.split(b"/"):
+        if part in (b"", b"."):
+            continue
+        if part == b"..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return parts
+
+
 def display_path(path: bytes) -> str:
     """Show a raw path safely: invalid UTF-8 and control/bidi characters escaped visibly."""
     text = path.decode("utf-8", "backslashreplace")

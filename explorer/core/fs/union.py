@@ -8,11 +8,11 @@ Nodes are never mutated once a layer has been applied.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from explorer.core.fs.entry import EntryKind, FileEntry, display_path, implicit_dir
+from explorer.core.fs.entry import EntryKind, FileEntry, display_path, implicit_dir, link_target
 from explorer.core.fs.layer_index import LayerIndex
 
 ROOT = implicit_dir(b"")
@@ -38,6 +38,15 @@ class Node:
         return sorted(self.children.items()) if self.children else []
 
 
+def _walk(node: Node | None, parts: Iterable[bytes]) -> Node | None:
+    """The node ``parts`` names below ``node``; None when one is missing or not a directory."""
+    for part in parts:
+        if node is None or node.children is None:
+            return None
+        node = node.children.get(part)
+    return node
+
+
 @dataclass(frozen=True)
 class UnionTree:
     """The merged filesystem after layers ``0..top`` (``top == -1``: empty)."""
@@ -46,14 +55,7 @@ class UnionTree:
     top: int
 
     def get(self, path: bytes) -> Node | None:
-        node: Node | None = self.root
-        if not path:
-            return node
-        for part in path.split(b"/"):
-            if node is None or node.children is None:
-                return None
-            node = node.children.get(part)
-        return node
+        return _walk(self.root, path.split(b"/")) if path else self.root
 
     def walk(self) -> Iterator[tuple[bytes, Node]]:
         """Every path below the root, depth-first, children sorted by bytes."""
@@ -114,12 +116,7 @@ class _Applier:
         return cur
 
     def _exists(self, path: bytes) -> bool:
-        node: Node | None = self.root
-        for part in path.split(b"/"):
-            if node is None or node.children is None:
-                return False
-            node = node.children.get(part)
-        return node is not None
+        return _walk(self.root, path.split(b"/")) is not None
 
     def remove(self, path: bytes) -> None:
         if not path:
@@ -148,7 +145,7 @@ class _Applier:
         hops = 0
         while len(todo) > 1:
             name = todo.pop(0)
-            node = self._node([*done, name])
+            node = _walk(self.root, [*done, name])
             if node is None:
                 return None, via
             if node.entry.kind is EntryKind.SYMLINK:
@@ -156,29 +153,11 @@ class _Applier:
                 if hops > SYMLINK_HOPS:
                     return None, via
                 via = via or b"/".join([*done, name])
-                link = node.entry.link
-                base: list[bytes] = [] if link.startswith(b"/") else list(done)
-                for part in link.split(b"/"):
-                    if part in (b"", b"."):
-                        continue
-                    if part == b"..":
-                        if base:
-                            base.pop()
-                        continue
-                    base.append(part)
-                todo = base + todo
+                todo = link_target(done, node.entry.link) + todo
                 done = []
                 continue
             done.append(name)
         return b"/".join(done + todo), via
-
-    def _node(self, parts: list[bytes]) -> Node | None:
-        node: Node | None = self.root
-        for part in parts:
-            if node is None or node.children is None:
-                return None
-            node = node.children.get(part)
-        return node
 
     def make_opaque(self, directory: bytes) -> None:
         if directory and not self._exists(directory):
@@ -227,12 +206,7 @@ class _Applier:
         parent.children[name] = node
 
     def _resolve_hardlink(self, entry: FileEntry) -> FileEntry:
-        target: Node | None = self.root
-        for part in entry.link.split(b"/"):
-            if target is None or target.children is None:
-                target = None
-                break
-            target = target.children.get(part)
+        target = _walk(self.root, entry.link.split(b"/"))
         if target is None or target.children is not None:
             self.warnings.append(
                 f"Layer {self.layer_no}: dangling hardlink {display_path(entry.path)} -> "
