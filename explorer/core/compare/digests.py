@@ -11,7 +11,6 @@ bytes are provably the same (the same tar entry of layers with the same diff_id)
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from dataclasses import dataclass, field
 
@@ -64,7 +63,7 @@ class _Side:
         if digest is not None and entry.digest is None:
             changes["digest"] = digest
         if changes:
-            self.updates[path] = dataclasses.replace(entry, **changes)  # type: ignore[arg-type]
+            self.updates[path] = entry._replace(**changes)  # type: ignore[arg-type]
 
 
 def fill_for_comparison(

@@ -92,7 +92,7 @@ def _with(entry: FileEntry, digests: dict[bytes, bytes]) -> FileEntry:
         return entry
     if digest is None:
         return entry
-    # Positional construction: dataclasses.replace costs ~25 µs per entry, this ~2 µs.
+    # Positional construction: ``_replace`` costs 2.5 µs per entry, this under 1 µs.
     return FileEntry(entry.path, entry.kind, entry.mode, entry.uid, entry.gid, entry.size,
                      entry.mtime, entry.link, digest, entry.xattrs, entry.rdev, entry.implicit,
                      entry.data_offset)

@@ -7,7 +7,6 @@ Nodes are never mutated once a layer has been applied.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -213,8 +212,8 @@ class _Applier:
                 f"{display_path(entry.link)}."
             )
             return entry
-        return dataclasses.replace(entry, digest=target.entry.digest, size=target.entry.size
-                                   if entry.size == 0 else entry.size)
+        return entry._replace(digest=target.entry.digest, size=target.entry.size
+                              if entry.size == 0 else entry.size)
 
 
 class LayerChanges(Protocol):
