@@ -14,6 +14,7 @@ import importlib
 import io
 import re
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,9 @@ CATALOGUE: dict[str, list[str]] = {
            f"{BI}::test_duplicate_layer_blob_is_refused",
            f"{HERE}::test_a6_other_duplicate_names_warn"],
     "A7": [f"{HERE}::test_a7_nul_in_a_pax_path_of_the_outer_tar_warns",
-           f"{HERE}::test_a7_nul_in_a_pax_path_of_a_layer_warns"],
+           f"{HERE}::test_a7_extension_header_differentials_in_a_layer_warn",
+           f"{HERE}::test_a7_extension_header_differentials_in_the_outer_tar_warn",
+           f"{HERE}::test_a7_a_clean_pax_layer_gives_no_warning"],
     "A8": [f"{HERE}::test_a8_outer_links"],
     "A9": [f"{HERE}::test_a9_control_file_that_is_not_a_regular_file"],
     "A10": [f"{HERE}::test_a10_trailing_zeros_pass_and_garbage_warns"],
@@ -221,17 +224,81 @@ def test_a7_nul_in_a_pax_path_of_the_outer_tar_warns(inputs: Inputs) -> None:
         assert any("NUL" in w for w in ins.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: libarchive hands the layer reader the PAX path cut "
-                   "at the NUL ('a'), so the layer reader cannot see or report it; needs raw "
-                   "PAX record access in explorer/core/fs/layer_reader.py")
-def test_a7_nul_in_a_pax_path_of_a_layer_warns(inputs: Inputs) -> None:
+def _pax_layer(member: tarfile.TarInfo, data: bytes = b"") -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        info = tarfile.TarInfo("x")
-        info.pax_headers = {"path": "a\x00b"}
-        tf.addfile(info)
-    with opened(inputs.write("a7l.tar", OciArchive([BASE, buf.getvalue()]))) as ins:
-        assert any("NUL" in w for w in ins.warnings)
+        tf.addfile(member, io.BytesIO(data))
+        tf.addfile(tarfile.TarInfo("after"), io.BytesIO(b""))
+    return buf.getvalue()
+
+
+def _nul_in_pax_path() -> bytes:
+    info = tarfile.TarInfo("x")
+    info.pax_headers = {"path": "a\x00b"}
+    return _pax_layer(info)
+
+
+def _pax_size_differs() -> bytes:
+    """ustar size 3, PAX size 5: both fit one block, so every reader stays in step."""
+    info = tarfile.TarInfo("f")
+    info.size = 3
+    info.pax_headers = {"size": "5"}
+    return _pax_layer(info, b"abc")
+
+
+def _pax_then_gnu_long_name() -> bytes:
+    pax = tarfile.TarInfo._create_pax_generic_header(  # type: ignore[attr-defined]
+        {"mtime": "1"}, tarfile.XHDTYPE, "utf-8")
+    long_name = tarfile.TarInfo("d/" + "n" * 120)
+    body = long_name.tobuf(format=tarfile.GNU_FORMAT)
+    return pax + body + tarfile.TarInfo("after").tobuf(format=tarfile.USTAR_FORMAT) + b"\0" * 1024
+
+
+@pytest.mark.parametrize("compression", [None, "gzip", "zstd"])
+@pytest.mark.parametrize(("layer", "fragment", "path"), [
+    (_nul_in_pax_path, "its PAX path holds a NUL byte", b"a"),
+    (_pax_size_differs, "its PAX size (5) differs from its tar header's size (3)", b"f"),
+    (_pax_then_gnu_long_name, "a PAX header is followed by a GNU long-name header",
+     b"d/" + b"n" * 120),
+], ids=["nul", "size", "ext-after-pax"])
+def test_a7_extension_header_differentials_in_a_layer_warn(
+        inputs: Inputs, compression: str | None, layer: Callable[[], bytes], fragment: str,
+        path: bytes) -> None:
+    """The layer reader sees the raw extension headers even though libarchive applies them
+    first: each differential of A7 is warned about, and the entry reads as Go would."""
+    archive = OciArchive([BASE, layer()], compression=compression)  # type: ignore[arg-type]
+    with opened(inputs.write("a7l.tar", archive)) as ins:
+        hits = [w for w in ins.warnings if fragment in w]
+        assert len(hits) == 1, ins.warnings
+        assert hits[0].startswith("Layer 1: ")
+        assert ins.merged().get(path) is not None
+        assert ins.merged().get(b"after") is not None
+
+
+@pytest.mark.parametrize(("member", "fragment"), [
+    (_pax_size_differs, "its PAX size (5) differs from its tar header's size (3)"),
+    (_pax_then_gnu_long_name, "a PAX header is followed by a GNU long-name header"),
+], ids=["size", "ext-after-pax"])
+def test_a7_extension_header_differentials_in_the_outer_tar_warn(
+        inputs: Inputs, member: Callable[[], bytes], fragment: str) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for m in DockerArchive([BASE]).members():
+            info = tarfile.TarInfo(m.name)
+            info.size = len(m.data)
+            tf.addfile(info, io.BytesIO(m.data))
+        members_end = tf.offset
+    raw = buf.getvalue()[:members_end] + member()
+    with opened(inputs.put("a7o.tar", raw)) as ins:
+        assert len([w for w in ins.warnings if fragment in w]) == 1, ins.warnings
+
+
+def test_a7_a_clean_pax_layer_gives_no_warning(inputs: Inputs) -> None:
+    info = tarfile.TarInfo("p" * 150)  # PAX path header, nothing wrong with it
+    info.pax_headers = {"path": "p" * 150, "mtime": "1.5"}
+    archive = OciArchive([BASE, _pax_layer(info, b"")], compression="gzip")
+    with opened(inputs.write("a7ok.tar", archive)) as ins:
+        assert not [w for w in ins.warnings if "PAX" in w], ins.warnings
 
 
 @pytest.mark.parametrize(("target", "error", "fragment"), [

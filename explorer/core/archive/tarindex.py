@@ -15,6 +15,7 @@ import posixpath
 import tarfile
 from dataclasses import dataclass
 
+from explorer.core.archive.tar_extensions import check_extension_headers
 from explorer.core.errors import FormatError, LimitExceeded, TruncatedError
 from explorer.core.limits import DEFAULT_LIMITS, Limits
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken
@@ -155,9 +156,8 @@ def index_tar(
                     link=info.linkname,
                     order=len(members),
                 )
-                if "\x00" in info.name or "\x00" in info.linkname:
-                    warnings.append(f"Member {info.name!r}: a PAX path or linkpath holds a "
-                                    "NUL byte (malformed; other tar readers cut it there).")
+                if info.offset_data - info.offset > tarfile.BLOCKSIZE:  # extension headers
+                    warnings += _extension_problems(raw, info, limits)
                 members.append(m)
                 first.setdefault(name, m)
                 last[name] = m
@@ -173,6 +173,19 @@ def index_tar(
         warnings.append(f"The archive holds {len(dups)} name(s) more than once ({shown}); "
                         "tools disagree on which copy counts.")
     return TarIndex(path, file_size, members, first, last, warnings)
+
+
+def _extension_problems(raw: io.BufferedReader, info: tarfile.TarInfo,
+                        limits: Limits) -> list[str]:
+    """What the member's raw PAX/GNU headers say that tarfile has already applied (A7)."""
+    length = info.offset_data - info.offset
+    if length > limits.tar_ext_header + 2 * tarfile.BLOCKSIZE:
+        return []
+    here = raw.tell()
+    raw.seek(info.offset)
+    head = raw.read(length)
+    raw.seek(here)
+    return [f"Member {info.name!r}: {p}." for p in check_extension_headers(head)]
 
 
 def _round_block(n: int) -> int:

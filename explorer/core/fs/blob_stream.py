@@ -156,6 +156,8 @@ class BlobStream:
             self._threads.append(
                 threading.Thread(target=self._hash_plain, name="blob-hash", daemon=True))
         self._current: Any = None
+        self._recent: list[tuple[int, bytearray, int]] = []
+        """The last two chunks given to the parser with their offsets, for ``peek``."""
         self.parsed = 0
         self.blob_digest_after_error: Digest | None = None
         for t in self._threads:
@@ -247,8 +249,21 @@ class BlobStream:
         buf, n = item
         self._current = (ctypes.c_char * n).from_buffer(buf)
         out[0] = ctypes.addressof(self._current)
+        self._recent = [*self._recent[-1:], (self.parsed, buf, n)]
         self.parsed += n
         return n
+
+    def peek(self, start: int, end: int) -> bytes | None:
+        """Plain-stream bytes ``start:end`` if the parser had them in its last two chunks
+        (extension headers, A7); None when they are gone already."""
+        out = bytearray()
+        for offset, buf, n in self._recent:
+            lo, hi = max(start, offset), min(end, offset + n)
+            if lo < hi:
+                if start + len(out) != lo:  # a hole: the earlier bytes are gone
+                    return None
+                out += buf[lo - offset:hi - offset]
+        return bytes(out) if len(out) == end - start else None
 
     @property
     def error(self) -> BaseException | None:

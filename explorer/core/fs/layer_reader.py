@@ -16,6 +16,7 @@ import xxhash
 
 from explorer.core.archive.compression import SNIFF_BYTES, Compression, sniff
 from explorer.core.archive.source import Source
+from explorer.core.archive.tar_extensions import BLOCK, check_extension_headers
 from explorer.core.digest import Digest
 from explorer.core.errors import DigestMismatch, FormatError, LimitExceeded, TruncatedError
 from explorer.core.fs import libarchive_ffi as la
@@ -142,6 +143,8 @@ class _Reader:
         self.opaque: list[bytes] = []
         self.whiteout_sizes = 0
         self.header_sizes = 0
+        self.next_header = 0
+        """Where the next entry's headers start if it has no extension headers."""
         self.content = ctypes.create_string_buffer(CHUNK)
         self.content_view = memoryview(self.content).cast("B")
         self.content_addr = ctypes.addressof(self.content)
@@ -267,6 +270,11 @@ class _Reader:
         raw_path = la.entry_pathname(p)
         if raw_path is None:
             raw_path = la.entry_pathname_utf8(p) or b""
+        pos = la.filter_bytes(tar.p, -1)  # where this entry's data starts
+        size = max(la.entry_size(p), 0)
+        if pos - self.next_header > BLOCK:
+            self._check_extensions(raw_path, self.next_header, pos)
+        self.next_header = pos + (size + BLOCK - 1) // BLOCK * BLOCK
         path: bytes | None = raw_path[2:] if raw_path[:2] == b"./" else raw_path
         if _abnormal(path):  # type: ignore[arg-type]
             path = normalize_layer_path(raw_path)
@@ -278,10 +286,7 @@ class _Reader:
         limits = self.limits
         if len(path) > limits.name_bytes:  # shorter paths cannot hold a longer name
             self._check_length(path, raw_path)
-        size = la.entry_size(p)
-        if size < 0:
-            size = 0
-        elif path:
+        if path:
             self.header_sizes += size
         if b".wh." in path and self._marker(p, path, raw_path, size):
             return
@@ -310,7 +315,7 @@ class _Reader:
                                      "sparse file.")
                 digest = self._content_digest(tar, size)
             elif self.lazy_content:
-                offset = la.filter_bytes(tar.p, -1)
+                offset = pos
             else:
                 digest = self._content_digest(tar, size)
         elif kind is _SYMLINK:
@@ -326,6 +331,17 @@ class _Reader:
             self.shadowed.append(path)
             del by_path[path]
         by_path[path] = fe
+
+    def _check_extensions(self, raw_path: bytes, start: int, end: int) -> None:
+        """The entry had extension headers: look at them raw (A7).  Skipped when they are
+        larger than the limit (libarchive judged those) or already out of reach."""
+        if end - start > self.limits.tar_ext_header + 2 * BLOCK:
+            return
+        raw = self.stream.peek(start, end)
+        if raw is None:
+            return
+        for problem in check_extension_headers(raw):
+            self.warnings.append(f"Layer {self.layer.index}: {_shown(raw_path)!r}: {problem}.")
 
     def _check_length(self, path: bytes, raw_path: bytes) -> None:
         limits = self.limits

@@ -45,7 +45,9 @@ class PlainBlob:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._digests: StreamDigests | None = claimed
+        self._opener = opener
         self._window: Any = opener()
+        self._peek_window: Any = None
         self._hash_window: Any = None if claimed else opener()
         self._buf = ctypes.create_string_buffer(PARSE_CHUNK)
         self._view = memoryview(self._buf).cast("B")
@@ -106,6 +108,17 @@ class PlainBlob:
         except OSError:
             return 0
 
+    def peek(self, start: int, end: int) -> bytes | None:
+        """Bytes ``start:end`` of the blob, already parsed (extension headers, A7)."""
+        try:
+            if self._peek_window is None:
+                self._peek_window = self._opener()
+            self._peek_window.seek(start)
+            data: bytes = self._peek_window.read(end - start)
+        except OSError:
+            return None
+        return data if len(data) == end - start else None
+
     @property
     def error(self) -> BaseException | None:
         return self._error
@@ -129,7 +142,7 @@ class PlainBlob:
         self._close()
 
     def _close(self) -> None:
-        for w in (self._window, self._hash_window):
+        for w in (self._window, self._hash_window, self._peek_window):
             close = getattr(w, "close", None) if w is not None else None
             if close is not None:
                 close()
