@@ -35,8 +35,9 @@ class Limits:
     """Length of one path component inside a layer (Linux NAME_MAX); longer ones warn."""
     link_hops: int = 40
     """Hardlink or symlink hops followed inside an image's filesystem (Linux MAXSYMLINKS)."""
-    preview_bytes: int = 4 * MiB
-    """Bytes of one file a preview reads at first; "load more" asks again for more."""
+    preview_bytes: int = 32 * MiB
+    """Bytes of one file a preview holds: larger images are not decoded, and "Load more"
+    stops there for text (extracting the file gives all of it)."""
     decompression_ratio: int = 100
     """Plain bytes per compressed byte above which a layer is reported (a possible bomb)."""
     ratio_min_bytes: int = 4 * MiB

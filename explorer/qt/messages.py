@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from explorer.core.errors import (
     TruncatedError,
     UnsafePath,
 )
+from explorer.core.limits import Limits
 
 TITLES: list[tuple[type[BaseException], str]] = [
     (NotAnImageError, "Not a container image"),
@@ -46,3 +48,19 @@ def describe(exc: BaseException, *, path: str = "") -> Message:
     details = "".join(traceback.format_exception(exc))
     return Message(title, f"Something went wrong that Layer Explorer did not foresee: {exc}",
                    where + details)
+
+
+RAISE_FACTOR = 4
+
+
+def raised_limits(exc: BaseException, limits: Limits) -> tuple[str, Limits] | None:
+    """For a limit the input hit: a button label and the limits to retry with (that one
+    raised fourfold), so the user can open an archive they trust; None for other errors."""
+    if not isinstance(exc, LimitExceeded):
+        return None
+    name = exc.limit_name
+    current = getattr(limits, name, None)
+    if not isinstance(current, int):
+        return None
+    value = max(current, exc.limit) * RAISE_FACTOR
+    return f"Open with {name} = {value:,}", dataclasses.replace(limits, **{name: value})

@@ -18,6 +18,7 @@ from explorer.core.fs.union import UnionStack
 from explorer.core.image.loader import Archive, open_archive
 from explorer.core.image.model import Image, ImageRef
 from explorer.core.inspection import Inspection
+from explorer.core.limits import DEFAULT_LIMITS, Limits
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
 
@@ -39,9 +40,10 @@ class Session(QObject):
 
     def __init__(self, path: str, *, selector: str | None = None, verify: bool = True,
                  run_sync: bool = False, cache: LayerIndexCache | None = None,
-                 parent: QObject | None = None) -> None:
+                 limits: Limits = DEFAULT_LIMITS, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.path = path
+        self.limits = limits
         self.selector = selector
         self.verify = verify
         self.cache = cache
@@ -59,7 +61,8 @@ class Session(QObject):
 
     def start(self) -> None:
         def work(progress: Progress, cancel: CancelToken) -> Archive:
-            return open_archive(self.path, progress=progress, cancel=cancel)
+            return open_archive(self.path, limits=self.limits, progress=progress,
+                                cancel=cancel)
 
         self._run(work, "Opening", self._opened)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.image.model import Image
 from explorer.core.inspection import Inspection
+from explorer.core.limits import DEFAULT_LIMITS, Limits
 from explorer.qt.sandbox_session import SandboxSession
 from explorer.qt.session import Session
 from explorer.ui.tree_panel import Mode
@@ -16,6 +17,9 @@ from explorer.ui.tree_panel import Mode
 @dataclass(eq=False)
 class ImageDoc:
     path: str
+    selector: str | None = None
+    limits: Limits = DEFAULT_LIMITS
+    """The safety limits it was opened with (the user may have raised one)."""
     session: Session | None = None
     image: Image | None = None
     """Known once the config is read (the layer stack can be shown)."""

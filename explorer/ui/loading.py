@@ -18,9 +18,10 @@ from explorer.core.fs.union import UnionStack
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.model import Image, ImageRef
 from explorer.core.inspection import Inspection
+from explorer.core.limits import DEFAULT_LIMITS, Limits
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
-from explorer.qt.messages import describe
+from explorer.qt.messages import describe, raised_limits
 from explorer.qt.session import Session
 from explorer.ui.documents import ImageDoc
 from explorer.ui.image_picker import ImagePicker
@@ -52,12 +53,13 @@ class LoadingMixin:
 
     # ----------------------------------------------------------------- opening
 
-    def open_path(self: Any, path: str, selector: str | None = None) -> None:
+    def open_path(self: Any, path: str, selector: str | None = None,
+                  limits: Limits = DEFAULT_LIMITS) -> None:
         """Open an archive or layout folder as one more image (the Images list on the left
         lists them; a click switches)."""
-        doc = ImageDoc(path)
+        doc = ImageDoc(path, selector, limits)
         session = Session(path, selector=selector, run_sync=self.run_sync,
-                          cache=self.index_cache, parent=self)
+                          cache=self.index_cache, limits=limits, parent=self)
         doc.session = session
         self.docs.append(doc)
         item = QListWidgetItem(doc.title)
@@ -280,15 +282,25 @@ class LoadingMixin:
         self._drop(doc)
         if doc is self.doc:
             self._switch(self.docs[-1] if self.docs else None)
-        self._failed(exc, doc.path)
+        self._failed(exc, doc.path, doc)
 
-    def _failed(self: Any, exc: BaseException, path: str) -> None:
+    def _failed(self: Any, exc: BaseException, path: str, doc: ImageDoc | None = None) -> None:
         message = describe(exc, path=path)
         self.last_message = message
         self.status_text.setText(message.title)
         box = QMessageBox(QMessageBox.Icon.Warning, message.title, message.text, parent=self)
         box.setObjectName("errorBox")
         box.setDetailedText(message.details)
+        retry = raised_limits(exc, doc.limits) if doc is not None else None
+        if doc is not None and retry is not None:
+            label, limits = retry
+            box.addButton(QMessageBox.StandardButton.Close)
+            button = box.addButton(label, QMessageBox.ButtonRole.AcceptRole)
+            button.setObjectName("raiseLimit")
+            button.setToolTip("Only for an archive you trust: the limit guards against "
+                              "hostile input.")
+            button.clicked.connect(
+                lambda _c=False, d=doc, lim=limits: self.open_path(d.path, d.selector, lim))
         self._message_box = box
         box.open()
         self.load_failed.emit(exc)

@@ -44,8 +44,10 @@ from explorer.qt.style import is_dark
 TEXT_STEP = 256 * 1024
 """Bytes of text shown at first, and added by each "Load more"."""
 HEX_LIMIT = 64 * 1024
-IMAGE_LIMIT = 32 * 1024 * 1024
-"""Largest image file read for a preview."""
+"""Bytes of a binary file shown as hex (a dump is for a first look).
+
+The largest image decoded and the most text held come from the image's ``preview_bytes``
+limit."""
 IMAGE_ALLOCATION_MB = 256
 """Qt's decoder refuses images that would need more memory than this (pixel bombs)."""
 
@@ -193,7 +195,7 @@ class PreviewPanel(QWidget):
         if entry.size == 0:
             self._say("Empty file.")
             return
-        self._read(0, TEXT_STEP)
+        self._read(0, min(TEXT_STEP, self._cap()))
 
     def show_added(self, node: DiffNode) -> None:
         """A file the container layer adds: it comes from this computer at commit time."""
@@ -258,17 +260,29 @@ class PreviewPanel(QWidget):
             self.text.setPlainText(decode_text(merged))
         self.stack.setCurrentWidget(self.text)
         self.more.setVisible(self.content.truncated)
-        self.more.setText(f"Load more ({dive_bytes(self.content.size - self.content.end)} "
-                          "left)")
+        left = dive_bytes(self.content.size - self.content.end)
+        at_cap = self.content.end >= self._cap()
+        self.more.setEnabled(not at_cap)
+        self.more.setText(f"Preview limit reached ({dive_bytes(self._cap())}, preview_bytes): "
+                          f"{left} not shown; extract the file to read it all" if at_cap
+                          else f"Load more ({left} left)")
         self.shown.emit("text")
 
     def load_more(self) -> None:
         if self.content is not None and self.content.truncated:
-            self._read(self.content.end, TEXT_STEP)
+            step = min(TEXT_STEP, self._cap() - self.content.end)
+            if step > 0:
+                self._read(self.content.end, step)
+
+    def _cap(self) -> int:
+        """The most of one file the preview holds (the image's ``preview_bytes`` limit)."""
+        return self.inspection.archive.limits.preview_bytes if self.inspection else 0
 
     def _show_image(self, first: FileContent) -> None:
-        if first.size > IMAGE_LIMIT:
-            self._say(f"Image of {dive_bytes(first.size)}: larger than the preview limit.")
+        cap = self._cap()
+        if first.size > cap:
+            self._say(f"Image of {dive_bytes(first.size)}: larger than the preview limit "
+                      f"({dive_bytes(cap)}, preview_bytes); extract it to view it.")
             return
         if first.truncated:
             self._read_whole_image()

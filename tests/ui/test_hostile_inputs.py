@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from explorer.ui.main_window import MainWindow
@@ -172,3 +173,25 @@ def test_a_path_escape_is_never_shown_as_a_file_outside_the_root(
     assert b"usr/ok" in paths
     assert not any(p.startswith(b"..") or b"/../" in p for p in paths)
     assert not (tmp_path.parent / "x").exists()
+
+
+def test_a_limit_the_archive_hits_can_be_raised_from_the_message(
+        window: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
+    """A trusted archive over a safety limit opens after one click on the offered button;
+    other errors offer no such button."""
+    archive = DockerArchive([BASE, TOP])
+    archive.manifest_raw = archive.manifest_bytes() + b" " * (1024 * 1024)
+    path = str(archive.write(tmp_path / "big-manifest.tar"))
+    assert _open(window, qtbot, path) == "failed"
+    box = window._message_box
+    assert box is not None and "manifest_json" in box.text()
+    button = box.findChild(QPushButton, "raiseLimit")
+    assert button is not None and button.text() == "Open with manifest_json = 4,194,304"
+    with qtbot.waitSignal(window.loaded, timeout=30_000):
+        button.click()
+    assert window.doc is not None and window.doc.limits.manifest_json == 4 * 1024 * 1024
+    assert window.inspection is not None and len(window.inspection.image.layers) == 2
+
+    HOSTILE["truncated-outer-tar"](tmp_path / "cut.tar")
+    assert _open(window, qtbot, str(tmp_path / "cut.tar")) == "failed"
+    assert window._message_box.findChild(QPushButton, "raiseLimit") is None

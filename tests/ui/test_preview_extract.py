@@ -10,6 +10,7 @@ from PySide6.QtCore import QBuffer, QIODevice
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 from pytestqt.qtbot import QtBot
 
+from explorer.core.limits import Limits
 from explorer.ui import preview_panel
 from explorer.ui.main_window import MainWindow
 from explorer.ui.tree_panel import Mode
@@ -60,6 +61,36 @@ def test_text_is_shown_capped_with_load_more(window: MainWindow, qtbot: QtBot,
     window.preview.load_more()
     assert window.preview.text.toPlainText().encode() == LONG
     assert not window.preview.more.isVisibleTo(window)
+
+
+def test_the_preview_holds_at_most_preview_bytes(window: MainWindow, qtbot: QtBot,
+                                                 archive: str) -> None:
+    """The image's ``preview_bytes`` limit caps the text held and the images decoded."""
+    cap = preview_panel.TEXT_STEP + 1000
+    with qtbot.waitSignal(window.loaded, timeout=30_000):
+        window.open_path(archive, limits=Limits(preview_bytes=cap))
+    window.tree.set_mode(Mode.MERGED)
+    with qtbot.waitSignal(window.preview.shown, timeout=30_000):
+        assert window.tree.select_path(b"var/log.txt")
+    assert window.preview.more.isEnabled()
+    window.preview.load_more()
+    assert window.preview.text.toPlainText().encode() == LONG[:cap]
+    more = window.preview.more
+    assert more.isVisibleTo(window) and not more.isEnabled()
+    assert more.text().startswith("Preview limit reached") and "preview_bytes" in more.text()
+    window.preview.load_more()  # nothing more is read
+    assert window.preview.text.toPlainText().encode() == LONG[:cap]
+    with qtbot.waitSignal(window.preview.shown, timeout=30_000) as blocker:
+        window.tree.select_path(b"usr/logo.png")
+    assert blocker.args[0] == "image"  # a small PNG is under the cap
+    window.close_all()
+    with qtbot.waitSignal(window.loaded, timeout=30_000):
+        window.open_path(archive, limits=Limits(preview_bytes=40))
+    window.tree.set_mode(Mode.MERGED)
+    with qtbot.waitSignal(window.preview.shown, timeout=30_000) as blocker:
+        window.tree.select_path(b"usr/logo.png")
+    assert blocker.args[0] == "message"
+    assert "larger than the preview limit" in window.preview.message.text()
 
 
 def test_binary_is_shown_in_hex(window: MainWindow, qtbot: QtBot, archive: str) -> None:
