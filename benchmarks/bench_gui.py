@@ -1,7 +1,11 @@
 """GUI responsiveness while an image loads: time to the layer stack, to the trees, and the
 longest event-loop stall (a 10 ms QTimer probe, offscreen), then common actions.
 
-Usage: ``.venv/bin/python benchmarks/bench_gui.py IMAGE.tar [IMAGE.tar ...]``
+Usage: ``.venv/bin/python benchmarks/bench_gui.py [--stacks] IMAGE.tar [IMAGE.tar ...]``
+
+``--stacks`` prints what every thread was running during each stall over 50 ms (a watcher
+thread samples ``sys._current_frames()``; it needs the GIL, so a C call that holds it shows
+as the line right after it).
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
+import traceback
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -17,7 +23,43 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 
-def measure(app: QApplication, path: str, index_folder: str) -> dict[str, float]:
+class StallWatcher:
+    """Samples every thread's stack while the GUI thread has not ticked for a while."""
+
+    def __init__(self, last: list[float], threshold: float = 0.05) -> None:
+        self.last = last
+        self.threshold = threshold
+        self.stalls: list[tuple[float, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._main = threading.main_thread().ident
+        self._thread.start()
+
+    def _run(self) -> None:
+        seen = 0.0
+        while not self._stop.wait(0.005):
+            tick = self.last[0]
+            gap = time.perf_counter() - tick
+            if gap > self.threshold and tick != seen:
+                seen = tick
+                frames = sys._current_frames()
+                names = {t.ident: t.name for t in threading.enumerate()}
+                text = []
+                for ident, frame in frames.items():
+                    if ident == self._thread.ident:
+                        continue
+                    stack = "".join(traceback.format_stack(frame)[-6:])
+                    main = " (GUI)" if ident == self._main else ""
+                    text.append(f"--- {names.get(ident, ident)}{main}\n{stack}")
+                self.stalls.append((tick, "\n".join(text)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def measure(app: QApplication, path: str, index_folder: str,
+            stacks: bool = False) -> dict[str, float]:
     from explorer.ui.main_window import MainWindow
     from explorer.ui.tree_panel import Mode
 
@@ -36,6 +78,7 @@ def measure(app: QApplication, path: str, index_folder: str) -> dict[str, float]
     timer = QTimer()
     timer.timeout.connect(tick)
     timer.start(10)
+    watcher = StallWatcher(last) if stacks else None
     start = time.perf_counter()
     marks: dict[str, float] = {}
     window.image_shown.connect(lambda *_: marks.setdefault("stack_s", time.perf_counter() - start))
@@ -59,15 +102,33 @@ def measure(app: QApplication, path: str, index_folder: str) -> dict[str, float]
     QTimer.singleShot(0, lambda: window.open_path(path))
     app.exec()
     timer.stop()
+    if watcher is not None:
+        watcher.stop()
+        ticks = sorted(last_ticks(gaps, start))
+        for tick, text in watcher.stalls:
+            length = next((g for t, g in ticks if t > tick), 0.0)
+            print(f"=== stall from {tick - start:.3f} s, {length * 1000:.0f} ms\n{text}")
     window.close()
     return marks
 
 
+def last_ticks(gaps: list[float], start: float) -> list[tuple[float, float]]:
+    """(tick time, gap before it) for every probe tick."""
+    out = []
+    t = start
+    for g in gaps:
+        t += g
+        out.append((t, g))
+    return out
+
+
 def main() -> int:
     app = QApplication([sys.argv[0]])
-    for path in sys.argv[1:]:
+    args = sys.argv[1:]
+    stacks = "--stacks" in args
+    for path in [a for a in args if a != "--stacks"]:
         folder = tempfile.mkdtemp(prefix="index-cache-")  # first open: nothing cached
-        marks = measure(app, path, folder)
+        marks = measure(app, path, folder, stacks)
         print(os.path.basename(path), " ".join(f"{k}={v:.3f}" for k, v in marks.items()))
         again = measure(app, path, folder)  # re-open: the layer indexes come from disk
         print(f"{os.path.basename(path)} (re-open) trees_s={again['trees_s']:.3f} "
