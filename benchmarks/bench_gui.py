@@ -70,10 +70,13 @@ def measure(app: QApplication, path: str, index_folder: str,
     gaps: list[float] = []
     last = [time.perf_counter()]
 
+    ticks: list[float] = []
+
     def tick() -> None:
         now = time.perf_counter()
         gaps.append(now - last[0])
         last[0] = now
+        ticks.append(now)
 
     timer = QTimer()
     timer.timeout.connect(tick)
@@ -104,22 +107,14 @@ def measure(app: QApplication, path: str, index_folder: str,
     timer.stop()
     if watcher is not None:
         watcher.stop()
-        ticks = sorted(last_ticks(gaps, start))
         for tick, text in watcher.stalls:
-            length = next((g for t, g in ticks if t > tick), 0.0)
-            print(f"=== stall from {tick - start:.3f} s, {length * 1000:.0f} ms\n{text}")
+            end = next((t for t in ticks if t > tick), tick)
+            after = "trees_s" in marks and tick - start > marks["trees_s"]
+            print(f"=== stall from {tick - start:.3f} s, {(end - tick) * 1000:.0f} ms"
+                  f"{' (after loading)' if after else ''}\n{text}")
+    window.index_cache.flush()  # the next measure re-opens from these files
     window.close()
     return marks
-
-
-def last_ticks(gaps: list[float], start: float) -> list[tuple[float, float]]:
-    """(tick time, gap before it) for every probe tick."""
-    out = []
-    t = start
-    for g in gaps:
-        t += g
-        out.append((t, g))
-    return out
 
 
 def main() -> int:

@@ -131,6 +131,7 @@ def test_an_image_read_before_opens_from_the_index_cache(window: MainWindow,
                                                          qtbot: QtBot) -> None:
     _open(window, qtbot, WEB)
     window.close_image()
+    window.index_cache.flush()  # written on the cache's own thread
     window.index_cache.clear()  # as in a new session: only the files on disk remain
     _open(window, qtbot, WEB)
     assert window.index_cache.disk_hits == 6

@@ -6,6 +6,10 @@ the archive changed in any way since it was indexed (and verified), the key diff
 layer is read again.  Entries are written atomically (temp file + rename), carry a sha256 of
 their payload (a damaged file is ignored and removed), and the folder is size-capped (oldest
 entries go first).  Several processes may share the folder.
+
+Writing happens on a background thread, after the index is handed back, and the entries are
+encoded in small batches: one ``json.dumps`` of a big layer holds the GIL for a tenth of a
+second or more, which the window would show as a stall.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import contextlib
 import hashlib
 import json
 import os
-from typing import Any
+import queue
+import threading
+from collections.abc import Iterator
 
 import zstandard
 
@@ -28,7 +34,9 @@ from explorer.core.fs.entry import EntryKind, FileEntry
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.image.model import LayerInfo
 
-FORMAT = 1
+FORMAT = 2
+BATCH = 1000
+"""Entries encoded or decoded per JSON call (a few milliseconds with the GIL held)."""
 MAGIC = b"layer-explorer-index\n"
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 """Size cap of the cache folder; the least recently used entries are removed first."""
@@ -50,6 +58,9 @@ class DiskIndexCache(LayerIndexCache):
         self.folder = folder or default_folder()
         self.max_bytes = max_bytes
         self.disk_hits = 0
+        self._writes: queue.Queue[tuple[str, LayerIndex]] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def get(self, source: Source, layer: LayerInfo, *, verify: bool) -> LayerIndex | None:
         hit = super().get(source, layer, verify=verify)
@@ -67,16 +78,38 @@ class DiskIndexCache(LayerIndexCache):
 
     def put_for(self, source: Source, layer: LayerInfo, index: LayerIndex, *,
                 verified: bool) -> None:
-        """Remember ``index`` in memory and, for a verified read, on disk."""
+        """Remember ``index`` in memory and, for a verified read, on disk (soon, on the
+        writer thread: ``flush`` waits for it)."""
         super().put(index, verified=verified)
         key = _key(source, layer)
         if key is None or not verified or len(index.entries) > MAX_CACHED_ENTRIES \
                 or os.path.exists(self._path(key)):
             return
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="index-cache",
+                                                daemon=True)
+                self._writer.start()
+        self._writes.put((key, index))
+
+    def flush(self) -> None:
+        """Wait until every index handed to ``put_for`` is on disk (or given up on)."""
+        self._writes.join()
+
+    def _write_loop(self) -> None:
+        while True:
+            key, index = self._writes.get()
+            try:
+                self._write(key, index)
+            finally:
+                self._writes.task_done()
+
+    def _write(self, key: str, index: LayerIndex) -> None:
         try:
             os.makedirs(self.folder, exist_ok=True)
-            payload = zstandard.ZstdCompressor(level=3).compress(
-                json.dumps(_to_doc(index), separators=(",", ":")).encode())
+            compressor = zstandard.ZstdCompressor(level=3).compressobj()
+            payload = b"".join(compressor.compress(line) for line in _encode(index))
+            payload += compressor.flush()
             with atomic_output(self._path(key)) as fh:
                 fh.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n")
                 fh.write(payload)
@@ -99,8 +132,8 @@ class DiskIndexCache(LayerIndexCache):
             digest, _, payload = rest.partition(b"\n")
             if head + b"\n" != MAGIC or hashlib.sha256(payload).hexdigest().encode() != digest:
                 raise ValueError("damaged")
-            doc = json.loads(zstandard.ZstdDecompressor().decompress(payload))
-            index = _from_doc(doc)
+            lines = zstandard.ZstdDecompressor().decompressobj().decompress(payload)
+            index = _decode(lines.split(b"\n"))
         except (ValueError, KeyError, TypeError, zstandard.ZstdError, ExplorerError):
             with contextlib.suppress(OSError):
                 os.unlink(path)  # damaged: read the layer again, and write a good copy
@@ -152,8 +185,9 @@ def _ub(text: str) -> bytes:
     return text.encode("latin-1")
 
 
-def _to_doc(ix: LayerIndex) -> dict[str, Any]:
-    return {
+def _encode(ix: LayerIndex) -> Iterator[bytes]:
+    """One JSON line of metadata, then one line per ``BATCH`` entries."""
+    meta = {
         "v": FORMAT,
         "blob_digest": str(ix.blob_digest), "blob_size": ix.blob_size,
         "diff_id": str(ix.diff_id), "tar_size": ix.tar_size,
@@ -162,24 +196,38 @@ def _to_doc(ix: LayerIndex) -> dict[str, Any]:
         "whiteouts": [_b(p) for p in ix.whiteouts],
         "opaque": [_b(p) for p in ix.opaque_dirs],
         "warnings": list(ix.warnings),
-        "entries": [[_b(e.path), int(e.kind), e.mode, e.uid, e.gid, e.size, e.mtime, _b(e.link),
-                     e.digest.hex() if e.digest is not None else None,
-                     [[_b(k), _b(v)] for k, v in e.xattrs], e.rdev[0], e.rdev[1],
-                     e.data_offset] for e in ix.entries],
+        "entries": len(ix.entries),
     }
+    yield json.dumps(meta, separators=(",", ":")).encode() + b"\n"
+    entries = ix.entries
+    for start in range(0, len(entries), BATCH):
+        batch = [[_b(e.path), int(e.kind), e.mode, e.uid, e.gid, e.size, e.mtime, _b(e.link),
+                  e.digest.hex() if e.digest is not None else None,
+                  [[_b(k), _b(v)] for k, v in e.xattrs], e.rdev[0], e.rdev[1],
+                  e.data_offset] for e in entries[start:start + BATCH]]
+        yield json.dumps(batch, separators=(",", ":")).encode() + b"\n"
 
 
-def _from_doc(doc: dict[str, Any]) -> LayerIndex:
+def _decode(lines: list[bytes]) -> LayerIndex:
+    doc = json.loads(lines[0])
     if doc["v"] != FORMAT:
         raise ValueError("another format")
-    entries = tuple(
-        FileEntry(_ub(p), EntryKind(k), mode, uid, gid, size, mtime, _ub(link),
-                  bytes.fromhex(digest) if digest is not None else None,
-                  tuple((_ub(a), _ub(b)) for a, b in xattrs), (major, minor), False, offset)
-        for p, k, mode, uid, gid, size, mtime, link, digest, xattrs, major, minor, offset
-        in doc["entries"])
+    kinds = list(EntryKind)
+    entries: list[FileEntry] = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        entries += [
+            FileEntry(_ub(p), kinds[k], mode, uid, gid, size, mtime, _ub(link),
+                      bytes.fromhex(digest) if digest is not None else None,
+                      tuple((_ub(a), _ub(b)) for a, b in xattrs) if xattrs else (),
+                      (major, minor), False, offset)
+            for p, k, mode, uid, gid, size, mtime, link, digest, xattrs, major, minor, offset
+            in json.loads(line)]
+    if len(entries) != doc["entries"]:
+        raise ValueError("entries missing")
     return LayerIndex(
-        entries=entries,
+        entries=tuple(entries),
         whiteouts=tuple(_ub(p) for p in doc["whiteouts"]),
         opaque_dirs=tuple(_ub(p) for p in doc["opaque"]),
         warnings=tuple(str(w) for w in doc["warnings"]),
