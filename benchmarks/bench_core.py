@@ -5,8 +5,8 @@ Not a test.  For every archive given on the command line it runs, ``--rounds`` t
 (rounds are interleaved: ours, dive, floor, ours, dive, floor, ...), as child processes of
 this one process:
 
-* ``ours (API)``  - ``<venv python> -c <script>``: open_archive -> load -> index_layers ->
-  UnionStack(...).top -> analyze_efficiency, prints ``score wasted``;
+* ``ours (API)``  - ``<venv python> -c <script>``: ``inspect_path`` (open, load, index every
+  layer, verify every digest) -> ``efficiency``, prints ``score wasted``;
 * ``ours (CLI)``  - ``<venv python> -m explorer.app.cli ci ARCHIVE``, only when
   ``python -m explorer.app.cli --help`` exits 0 (the CLI may not exist yet);
 * ``dive``        - ``dive --ci --source docker-archive ARCHIVE`` with ``CI=true`` (exit 1 means
@@ -51,15 +51,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 OURS_API_SCRIPT = """\
 import sys
-from explorer.core.image.loader import open_archive
-from explorer.core.analysis.indexing import index_layers
-from explorer.core.analysis.efficiency import analyze_efficiency
-from explorer.core.fs.union import UnionStack
-path = sys.argv[1]
-with open_archive(path) as a:
-    im = a.load()
-    ix = index_layers(a, im)
-    eff = analyze_efficiency(ix, UnionStack(ix).top)
+from explorer.core.inspection import inspect_path
+with inspect_path(sys.argv[1]) as ins:
+    eff = ins.efficiency
     print(eff.score, eff.wasted)
 """
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from explorer.core.analysis.efficiency import Efficiency, analyze_efficiency
 from explorer.core.analysis.index_cache import LayerIndexCache
-from explorer.core.analysis.indexing import index_layers
+from explorer.core.analysis.indexing import index_layers, quick_gil_handoff
 from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
 from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.layer_reader import DeferredCheck
 from explorer.core.fs.sizes import DirSizes
 from explorer.core.fs.union import UnionStack, UnionTree
 from explorer.core.image.loader import Archive, open_archive
@@ -110,11 +111,23 @@ def inspect_path(
 
     ``cache`` shares layer indexes between images opened one after the other."""
     archive = open_archive(path, limits=limits, progress=progress, cancel=cancel)
+    checks: list[DeferredCheck] = []
     try:
         image = archive.load(archive.select(selector))
         indexes = index_layers(archive, image, verify=verify, progress=progress, cancel=cancel,
-                               cache=cache)
+                               cache=cache, deferred=checks)
+        inspection = Inspection(archive, image, indexes, UnionStack(indexes))
+        if any(check.pending for check in checks):
+            # The sha256 of a big uncompressed layer is still running on its own thread:
+            # use the wait for the analysis nearly every caller wants next (with quick GIL
+            # hand-offs, or the hashing thread waits 5 ms for the GIL after every chunk).
+            with quick_gil_handoff():
+                inspection.efficiency  # noqa: B018
+        while checks:
+            checks.pop(0).check()
     except BaseException:
+        for check in checks:
+            check.abort()
         archive.close()
         raise
-    return Inspection(archive, image, indexes, UnionStack(indexes))
+    return inspection

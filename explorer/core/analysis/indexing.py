@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.fs.content import fill_digests, shared_file_paths
 from explorer.core.fs.layer_index import LayerIndex
-from explorer.core.fs.layer_reader import read_layer
+from explorer.core.fs.layer_reader import DeferredCheck, read_layer
 from explorer.core.image.loader import Archive
 from explorer.core.image.model import Image
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
@@ -68,6 +68,7 @@ def index_layers(
     cancel: CancelToken = NEVER_CANCELLED,
     on_layer: Callable[[int, LayerIndex], None] | None = None,
     cache: LayerIndexCache | None = None,
+    deferred: list[DeferredCheck] | None = None,
 ) -> list[LayerIndex]:
     """Read every layer once; raises the first error (DigestMismatch, FormatError, Cancelled).
 
@@ -77,7 +78,9 @@ def index_layers(
     soon as layer ``i`` is read, so a caller can show the lower layers before the upper ones
     are done; those early indexes may still lack the content digests that the final list has.
     With a ``cache``, layers another image already indexed (same diff_id and blob) are not
-    read again, and the final indexes are added to it.
+    read again, and the final indexes are added to it.  With a ``deferred`` list (and no
+    cache), uncompressed layers are returned before their sha256 is done: the checks are
+    appended to the list, and the caller must run them (see ``layer_reader.read_layer``).
     """
     sizes = {layer.index: layer.compressed_size for layer in image.layers}
     total = sum(sizes.values())
@@ -103,13 +106,38 @@ def index_layers(
                 if on_layer is not None:
                     _announce(image, i, hit, on_layer)
     order = sorted((i for i in unique.values() if i not in results), key=lambda i: -sizes[i])
+    # A cache keeps only verified indexes, so with one nothing is deferred.
+    mine: list[DeferredCheck] | None = [] if deferred is not None and cache is None else None
+    try:
+        filled = _read(archive, image, order, results, unique=unique, mine=mine,
+                       workers=workers,
+                       verify=verify, cancel=cancel, report=report, on_layer=on_layer)
+    except BaseException:
+        for check in mine or ():
+            check.abort()
+        raise
+    if deferred is not None and mine:
+        deferred += mine
+    if cache is not None:
+        for layer, index in zip(image.layers, filled, strict=True):
+            if unique[str(layer.diff_id)] == layer.index:  # once per distinct layer
+                cache.put_for(archive.source, layer, index, verified=verify)
+    return filled
+
+
+def _read(archive: Archive, image: Image, order: list[int], results: dict[int, LayerIndex],
+          *, unique: dict[str, int], mine: list[DeferredCheck] | None, workers: int,
+          verify: bool, cancel: CancelToken, report: Callable[[int, int, int], None],
+          on_layer: Callable[[int, LayerIndex], None] | None) -> list[LayerIndex]:
+    """Read the layers not in ``results`` on worker threads, then fill content digests."""
     linked = CancelToken(parent=cancel)  # cancelled by the user, or by a failing sibling
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="layer")
     with quick_gil_handoff(), pool:
         def job(i: int) -> LayerIndex:
             index = read_layer(archive.source, image.layers[i], verify=verify,
                                limits=archive.limits,
-                               progress=lambda n, t: report(i, n, t), cancel=linked)
+                               progress=lambda n, t: report(i, n, t), cancel=linked,
+                               deferred=mine)
             if on_layer is not None:
                 _announce(image, i, index, on_layer)
             return index
@@ -127,13 +155,8 @@ def index_layers(
         for future, i in futures.items():
             results[i] = future.result()
     indexes = [results[unique[str(layer.diff_id)]] for layer in image.layers]
-    filled = fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
-                          cancel=cancel)
-    if cache is not None:
-        for layer, index in zip(image.layers, filled, strict=True):
-            if unique[str(layer.diff_id)] == layer.index:  # once per distinct layer
-                cache.put_for(archive.source, layer, index, verified=verify)
-    return filled
+    return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
+                        cancel=cancel)
 
 
 def _announce(image: Image, i: int, index: LayerIndex,

@@ -106,8 +106,14 @@ def read_layer(
     limits: Limits = DEFAULT_LIMITS,
     progress: Progress = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    deferred: list[DeferredCheck] | None = None,
 ) -> LayerIndex:
-    """Index one layer; raises DigestMismatch, FormatError, TruncatedError, Cancelled."""
+    """Index one layer; raises DigestMismatch, FormatError, TruncatedError, Cancelled.
+
+    With a ``deferred`` list, an uncompressed layer is handed back as soon as its headers
+    are parsed, with the digests the image claims; its hashing thread goes on, and the
+    ``DeferredCheck`` appended to the list raises DigestMismatch later if the bytes differ.
+    The caller must ``check`` (or ``abort``) every one before trusting the result."""
     entry = source.entry(layer.blob_name, what=f"layer {layer.index} blob")
     what = f"Layer {layer.index} ({layer.blob_name})"
     algorithm = layer.digest.algorithm if layer.digest else "sha256"
@@ -125,7 +131,33 @@ def read_layer(
                                 entry.size)
     plain = PlainBlob(lambda: source.open(entry.name), size=entry.size, algorithm=algorithm,
                       what=what, progress=progress, cancel=cancel, claimed=claimed)
+    if verify and deferred is not None:
+        claimed = StreamDigests(layer.digest or layer.diff_id, entry.size, layer.diff_id,
+                                entry.size)
+        index = _Reader(layer, plain, limits, cancel).run(False, claimed=claimed)
+        deferred.append(DeferredCheck(layer, plain))
+        return index
     return _Reader(layer, plain, limits, cancel).run(verify)
+
+
+class DeferredCheck:
+    """The digest check of a layer whose index was handed back before its hash was done."""
+
+    def __init__(self, layer: LayerInfo, blob: PlainBlob) -> None:
+        self.layer = layer
+        self._blob = blob
+
+    @property
+    def pending(self) -> bool:
+        return self._blob.hashing
+
+    def check(self) -> None:
+        """Wait for the hash; raises DigestMismatch, FormatError (unreadable), Cancelled."""
+        digests = self._blob.finish()
+        check_digests(self.layer, digests.blob_digest, digests.diff_id)
+
+    def abort(self) -> None:
+        self._blob.abort()
 
 
 class _Reader:
@@ -158,7 +190,9 @@ class _Reader:
             return TruncatedError(f"{what} is truncated or damaged: {text}.")
         return FormatError(f"{what} is not a readable tar: {text}.")
 
-    def run(self, verify: bool) -> LayerIndex:
+    def run(self, verify: bool, *, claimed: StreamDigests | None = None) -> LayerIndex:
+        """Parse the layer; with ``claimed`` digests the stream is left hashing (deferred
+        verification: only the parser's own reading is finished here)."""
         tar = _Archive()
         try:
             skip = self.stream.skip if isinstance(self.stream, PlainBlob) else None
@@ -166,17 +200,21 @@ class _Reader:
                 raise self._fail(tar)
             self._entries(tar)
             self.stream.drain()
-            digests = self.stream.finish()
+            if claimed is not None and isinstance(self.stream, PlainBlob):
+                self.stream.parsed()
+                digests = claimed
+            else:
+                digests = self.stream.finish()
         except BaseException as exc:
             self.stream.abort()
             after = self.stream.blob_digest_after_error
             if verify and after is not None and isinstance(exc, FormatError):
-                self._verify_blob(after)  # altered bytes: say so rather than "corrupt gzip"
+                check_blob_digest(self.layer, after)  # altered bytes: not "corrupt gzip"
             raise
         finally:
             tar.free()
         if verify:
-            self._verify(digests.blob_digest, digests.diff_id)
+            check_digests(self.layer, digests.blob_digest, digests.diff_id)
         self._check_ratio(digests.blob_size, digests.plain_size)
         self._finish_warnings()
         return LayerIndex(
@@ -203,25 +241,6 @@ class _Reader:
                 f"Layer {self.layer.index} decompresses {plain // stored}:1 ({plain:,} bytes "
                 f"from {stored:,}), above {limit}:1 (decompression_ratio): a possible "
                 "decompression bomb.")
-
-    def _verify(self, blob_digest: Digest, diff_id: Digest) -> None:
-        what = f"layer {self.layer.index} ({self.layer.blob_name})"
-        self._verify_blob(blob_digest)
-        if diff_id != self.layer.diff_id:
-            raise DigestMismatch(
-                f"The content of {what} does not match the config's diff_id: expected "
-                f"{self.layer.diff_id}, got {diff_id}.",
-                expected=str(self.layer.diff_id), actual=str(diff_id), what=what,
-            )
-
-    def _verify_blob(self, blob_digest: Digest) -> None:
-        what = f"layer {self.layer.index} ({self.layer.blob_name})"
-        if self.layer.digest is not None and blob_digest != self.layer.digest:
-            raise DigestMismatch(
-                f"The blob of {what} does not match its digest: expected {self.layer.digest}, "
-                f"got {blob_digest}.",
-                expected=str(self.layer.digest), actual=str(blob_digest), what=what,
-            )
 
     def _entries(self, tar: _Archive) -> None:
         entry_p = la.entry_new()
@@ -417,3 +436,25 @@ def _shown(raw: bytes) -> str:
 
 
 _EMPTY = xxhash.xxh3_128(b"").digest()
+
+
+def check_digests(layer: LayerInfo, blob_digest: Digest, diff_id: Digest) -> None:
+    """Raises DigestMismatch naming the layer and both digests."""
+    check_blob_digest(layer, blob_digest)
+    if diff_id != layer.diff_id:
+        what = f"layer {layer.index} ({layer.blob_name})"
+        raise DigestMismatch(
+            f"The content of {what} does not match the config's diff_id: expected "
+            f"{layer.diff_id}, got {diff_id}.",
+            expected=str(layer.diff_id), actual=str(diff_id), what=what,
+        )
+
+
+def check_blob_digest(layer: LayerInfo, blob_digest: Digest) -> None:
+    if layer.digest is not None and blob_digest != layer.digest:
+        what = f"layer {layer.index} ({layer.blob_name})"
+        raise DigestMismatch(
+            f"The blob of {what} does not match its digest: expected {layer.digest}, "
+            f"got {blob_digest}.",
+            expected=str(layer.digest), actual=str(blob_digest), what=what,
+        )

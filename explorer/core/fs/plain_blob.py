@@ -126,6 +126,17 @@ class PlainBlob:
     def drain(self) -> None:
         """Nothing to do: the hashing thread reads the whole blob by itself."""
 
+    @property
+    def hashing(self) -> bool:
+        """The hashing thread is still reading the blob."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def parsed(self) -> None:
+        """The parser is done: release its windows, let the hashing thread go on."""
+        for w in (self._window, self._peek_window):
+            if w is not None:
+                w.close()
+
     def finish(self) -> StreamDigests:
         if self._thread is not None:
             self._thread.join()
