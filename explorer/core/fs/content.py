@@ -8,8 +8,9 @@ unchanged?).  ``fill_digests`` hashes exactly those, reading each at its recorde
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import BinaryIO
 
 import xxhash
 
@@ -20,7 +21,8 @@ from explorer.core.image.model import LayerInfo
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken
 
 CHUNK = 1 << 20
-_FILES = (EntryKind.FILE, EntryKind.HARDLINK)
+_FILE, _HARDLINK = EntryKind.FILE, EntryKind.HARDLINK
+_FILES = (_FILE, _HARDLINK)
 
 
 def shared_file_paths(indexes: Iterable[LayerIndex]) -> set[bytes]:
@@ -59,58 +61,80 @@ def fill_digests(
 
 def _fill(source: Source, layer: LayerInfo, index: LayerIndex, paths: set[bytes],
           cancel: CancelToken) -> LayerIndex:
-    if not paths or not any(e.needs_digest for e in index.entries):
-        return index  # a compressed layer: hashed while it was read
-    by_path = {e.path: e for e in index.entries}
-    want: set[bytes] = set()
-    for path in paths:
-        entry = by_path.get(path)
-        if entry is None:
-            continue
-        if entry.kind is EntryKind.HARDLINK and entry.digest is None:
-            entry = by_path.get(entry.link)
-        if entry is not None and entry.needs_digest and entry.data_offset >= 0:
-            want.add(entry.path)
+    """One pass over the layer's own entries (not over ``paths``, which on a many-layer
+    image is much larger than one layer), then one ``pread`` per file to hash."""
+    if not paths:
+        return index
+    entries = index.entries
+    position: dict[bytes, int] = {}
+    want: list[FileEntry] = []
+    links: list[int] = []
+    for i, entry in enumerate(entries):
+        position[entry.path] = i
+        if entry.path in paths:
+            if entry.kind is _FILE:
+                if entry.digest is None and entry.size > 0 and entry.data_offset >= 0:
+                    want.append(entry)
+            elif entry.kind is _HARDLINK and entry.digest is None:
+                links.append(i)
+    for i in links:  # a shared hardlink needs its target's hash
+        target_at = position.get(entries[i].link)
+        target = entries[target_at] if target_at is not None else None
+        if (target is not None and target.kind is _FILE and target.digest is None
+                and target.size > 0 and target.data_offset >= 0 and target.path not in paths):
+            want.append(target)
     if not want:
         return index
+    want = list({e.path: e for e in want}.values())  # two hardlinks may name one file
+    updated = list(entries)
     digests: dict[bytes, bytes] = {}
     with source.open(layer.blob_name) as window:
-        for count, path in enumerate(sorted(want, key=lambda p: by_path[p].data_offset)):
+        fd, start, length = _region(window)
+        for count, entry in enumerate(sorted(want, key=lambda e: e.data_offset)):
             if count & 1023 == 0:
                 cancel.check()
-            entry = by_path[path]
-            digests[path] = _hash_range(window, entry.data_offset, entry.size)
-    return dataclasses.replace(index, entries=tuple(_with(e, digests) for e in index.entries))
+            digest = _hash_at(fd, start, length, entry.data_offset, entry.size)
+            digests[entry.path] = digest
+            updated[position[entry.path]] = _with_digest(entry, digest)
+    for i in links:
+        linked = digests.get(entries[i].link)
+        if linked is not None:
+            updated[i] = _with_digest(entries[i], linked)
+    return dataclasses.replace(index, entries=tuple(updated))
 
 
-def _with(entry: FileEntry, digests: dict[bytes, bytes]) -> FileEntry:
-    if entry.kind is EntryKind.FILE:
-        digest = digests.get(entry.path)
-    elif entry.kind is EntryKind.HARDLINK and entry.digest is None:
-        digest = digests.get(entry.link)
-    else:
-        return entry
-    if digest is None:
-        return entry
+def _region(window: BinaryIO) -> tuple[int, int, int]:
+    """(descriptor, offset, length) of a freshly opened blob, for positioned reads."""
+    extent = getattr(window, "extent", None)
+    if extent is not None:  # a window into the outer tar
+        fd, start, length = extent()
+        return int(fd), int(start), int(length)
+    fd = window.fileno()  # a blob file of an OCI layout folder
+    return fd, 0, os.fstat(fd).st_size
+
+
+def _with_digest(entry: FileEntry, digest: bytes) -> FileEntry:
     # Positional construction: ``_replace`` costs 2.5 µs per entry, this under 1 µs.
     return FileEntry(entry.path, entry.kind, entry.mode, entry.uid, entry.gid, entry.size,
                      entry.mtime, entry.link, digest, entry.xattrs, entry.rdev, entry.implicit,
                      entry.data_offset)
 
 
-def _hash_range(window: Any, offset: int, size: int) -> bytes:
-    window.seek(offset)
+def _hash_at(fd: int, start: int, length: int, offset: int, size: int) -> bytes:
+    """xxh3-128 of ``size`` bytes at ``offset`` of the blob ``[start, start + length)``."""
+    if offset + size > length:
+        raise OSError(f"the layer blob ends inside a file at byte {length}")
     if size <= CHUNK:  # the usual small file: one read, one call
-        data = window.read(size)
+        data = os.pread(fd, size, start + offset)
         if len(data) != size:
             raise OSError(f"the layer blob ends inside a file at byte {offset + len(data)}")
         return xxhash.xxh3_128_digest(data)
     h = xxhash.xxh3_128()
-    left = size
-    while left > 0:
-        data = window.read(min(CHUNK, left))
+    done = 0
+    while done < size:
+        data = os.pread(fd, min(CHUNK, size - done), start + offset + done)
         if not data:
-            raise OSError(f"the layer blob ends inside a file at byte {offset + size - left}")
+            raise OSError(f"the layer blob ends inside a file at byte {offset + done}")
         h.update(data)
-        left -= len(data)
+        done += len(data)
     return h.digest()
