@@ -58,8 +58,31 @@ class StallWatcher:
         self._thread.join()
 
 
+FILTER = "*/x9999*"
+"""A glob on the full path that matches a handful of entries in the synthetic images."""
+
+
+def widest_directory(window: object) -> tuple[bytes, int] | None:
+    """(path, children) of the merged tree's widest directory (searched outside the timing)."""
+    inspection = window.inspection  # type: ignore[attr-defined]
+    if inspection is None:
+        return None
+    best: tuple[bytes, int] | None = None
+    stack = [inspection.merged().root]
+    while stack:
+        node = stack.pop()
+        kids = node.children
+        if kids is None:
+            continue
+        if node.entry.path and (best is None or len(kids) > best[1]):
+            best = (node.entry.path, len(kids))
+        stack.extend(kids.values())
+    return best
+
+
 def measure(app: QApplication, path: str, index_folder: str,
             stacks: bool = False) -> dict[str, float]:
+    from explorer.qt.models.diff_tree import BIG_DIRECTORY
     from explorer.ui.main_window import MainWindow
     from explorer.ui.tree_panel import Mode
 
@@ -98,6 +121,32 @@ def measure(app: QApplication, path: str, index_folder: str,
         window.layers.select_layer(0)
         app.processEvents()
         marks["select_layer_0_s"] = time.perf_counter() - t
+        window.tree.set_mode(Mode.MERGED)
+        app.processEvents()
+        wide = widest_directory(window)
+        if wide is not None:
+            marks["widest_children"] = float(wide[1])
+            t = time.perf_counter()
+            window.tree.model.directory_loaded.connect(
+                lambda *_: marks.setdefault("expand_widest_s", time.perf_counter() - t))
+            index = window.tree.model.index_of(wide[0])
+            window.tree.view.expand(index)
+            app.processEvents()
+            if wide[1] <= BIG_DIRECTORY:  # built right away, no signal
+                marks.setdefault("expand_widest_s", time.perf_counter() - t)
+            while "expand_widest_s" not in marks and time.perf_counter() - t < 60:
+                app.processEvents()
+        done: list[float] = []
+        window.tree.filtering.connect(lambda busy: None if busy else done.append(1.0))
+        window.tree.filter_edit.blockSignals(True)
+        window.tree.filter_edit.setText(FILTER)
+        window.tree.filter_edit.blockSignals(False)
+        t = time.perf_counter()
+        window.tree.refresh()
+        while not done and time.perf_counter() - t < 60:
+            app.processEvents()
+        app.processEvents()
+        marks["filter_full_path_s"] = time.perf_counter() - t
         QTimer.singleShot(100, app.quit)
 
     window.loaded.connect(loaded)

@@ -3,7 +3,8 @@
 A ``layer-explorer commit`` killed with SIGKILL at a random moment cannot clean up, so the
 destination must still not exist, the input must be byte-identical, and the temp file it left
 (``.layer-explorer-<pid>-*.tmp``) must be removed by the next write into that folder.  A full
-disk (ENOSPC from ``os.write``/``os.fsync``) is a ``CommitError`` and leaves nothing either.
+disk (ENOSPC from ``os.copy_file_range`` while blobs are copied, or from ``os.fsync``) is a
+``CommitError`` and leaves nothing either.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def test_a_killed_commit_leaves_nothing_and_the_next_cleans_up(image: Path, tmp_
     assert killed_mid_write >= 0  # how many kills hit mid-write varies with the machine
 
 
-@pytest.mark.parametrize("call", ["fsync"])
+@pytest.mark.parametrize("call", ["fsync", "copy_file_range"])
 def test_a_full_disk_is_a_commit_error_and_leaves_nothing(image: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch,
                                                           call: str) -> None:
