@@ -119,6 +119,7 @@ class TreePanel(QWidget):
         """The container layer: shown as the layer one above the image's top."""
         self.sort = SortOrder.NAME
         self._root: DiffNode | None = None
+        self._root_key: tuple[object, object, object] | None = None
         self._filter_job: Job | None = None
         self.run_sync = False
 
@@ -289,8 +290,16 @@ class TreePanel(QWidget):
         if self.on_sandbox:
             assert self.sandbox is not None
             self._root = sandbox_diff(self.inspection, self.sandbox, self.mode)
+            self._root_key = None
         else:
-            self._root = diff_for(self.inspection, self.layer, self.mode)
+            key = (self.inspection, self.layer, self.mode)
+            last = self._root_key
+            if (self._root is None or last is None or last[0] is not key[0]
+                    or last[1:] != key[1:]):
+                # Kept while only the filter or the toggles change: the filter's path
+                # listing of a big tree is made once per tree (tree_filter.flat_paths).
+                self._root = diff_for(self.inspection, self.layer, self.mode)
+                self._root_key = key
         hidden = self.hidden[self.mode]
         try:
             matcher = compile_filter(self.filter_edit.text())
