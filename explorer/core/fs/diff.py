@@ -36,7 +36,7 @@ class RemovalCause(enum.Enum):
     """A directory's child vanished because the directory became a file or link."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DiffNode:
     """One path of a diff: what it was, what it is, and how it changed."""
 
@@ -142,39 +142,49 @@ def _subtree_changed(lower: Node, upper: Node) -> bool:
 
 
 def _children(parent: DiffNode) -> list[DiffNode]:
-    lower_kids = parent.lower.children if parent.lower is not None else None
-    upper_kids = parent.upper.children if parent.upper is not None else None
-    names = set(lower_kids or ()) | set(upper_kids or ())
+    """The children of a diff directory, by name.  Runs once per directory and is most of
+    the cost of listing a big tree: positional construction, and one-sided and shared
+    directories without per-child comparisons."""
+    kind = parent.kind
+    lower_kids = parent.lower.children if parent.lower is not None and kind is not ADDED \
+        else None
+    upper_kids = parent.upper.children if parent.upper is not None and kind is not REMOVED \
+        else None
+    prefix = parent.path + b"/" if parent.path else b""
+    context = parent.context
+    cause = parent.cause if kind is REMOVED else RemovalCause.NONE
     out = []
-    for name in sorted(names):
-        lo = lower_kids.get(name) if lower_kids else None
-        up = upper_kids.get(name) if upper_kids else None
-        if parent.kind is DiffKind.REMOVED:
-            up = None
-        if parent.kind is DiffKind.ADDED:
-            lo = None
-        kind = _kind_of(lo, up)
-        path = parent.path + b"/" + name if parent.path else name
+    if not upper_kids or not lower_kids or lower_kids is upper_kids:
+        # One side only (all added or all removed), or the very same directory (unchanged).
+        kids = upper_kids or lower_kids or {}
+        child_kind = UNCHANGED if upper_kids and lower_kids else ADDED if upper_kids \
+            else REMOVED
+        for name in sorted(kids):
+            node = kids[name]
+            path = prefix + name
+            lo = node if child_kind is not ADDED else None
+            up = node if child_kind is not REMOVED else None
+            path_cause = cause
+            if child_kind is REMOVED and kind is not REMOVED and context is not None:
+                path_cause = context.cause(path)
+            out.append(DiffNode(name, path, child_kind, lo.entry if lo is not None else None,
+                                up.entry if up is not None else None, lo, up, path_cause,
+                                context))
+        return out
+    for name in sorted(lower_kids.keys() | upper_kids.keys()):
+        lo = lower_kids.get(name)
+        up = upper_kids.get(name)
+        child_kind = UNCHANGED if lo is up else _kind_of(lo, up)
+        path = prefix + name
         path_cause = RemovalCause.NONE
-        if kind is DiffKind.REMOVED:
-            if parent.kind is DiffKind.REMOVED:
-                path_cause = parent.cause
-            elif parent.context is not None:
-                path_cause = parent.context.cause(path)
-        out.append(
-            DiffNode(
-                name=name,
-                path=path,
-                kind=kind,
-                before=lo.entry if lo is not None else None,
-                after=up.entry if up is not None else None,
-                lower=lo,
-                upper=up,
-                cause=path_cause,
-                context=parent.context,
-            )
-        )
+        if child_kind is REMOVED and context is not None:
+            path_cause = context.cause(path)
+        out.append(DiffNode(name, path, child_kind, lo.entry if lo is not None else None,
+                            up.entry if up is not None else None, lo, up, path_cause, context))
     return out
+
+
+ADDED, REMOVED, UNCHANGED = DiffKind.ADDED, DiffKind.REMOVED, DiffKind.UNCHANGED
 
 
 @dataclass(frozen=True)
