@@ -89,7 +89,7 @@ class _Stacked:
         if k == 0 and self.tree is None and not self.indexes[0].whiteouts:
             return self.layer0()  # stacking layer 0 on itself changes nothing then
         if self.tree is None:
-            self.tree = FlatStack.of_layer(self.layer_nodes(0))
+            self.tree = self.layer0().copy()  # stacked in place from here on
         while self.k < k:
             self.k += 1
             self.tree.stack(self.layer_nodes(self.k))
