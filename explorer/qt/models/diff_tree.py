@@ -46,6 +46,12 @@ HEADERS = {
     Column.MTIME: "Modified", Column.LAYER: "Layer", Column.CHANGE: "Change",
 }
 
+COLUMN_SAMPLES = {
+    Column.SIZE: "999.9 MB", Column.MODE: "drwxrwxrwt", Column.OWNER: "1000:1000",
+    Column.MTIME: "2026-11-29 23:59", Column.LAYER: "999", Column.CHANGE: "Removed (opaque)",
+}
+"""The widest text each fixed column shows, which sets its width (the name column stretches)."""
+
 CHANGE_TEXT = {
     DiffKind.ADDED: "Added", DiffKind.MODIFIED: "Modified", DiffKind.REMOVED: "Removed",
     DiffKind.UNCHANGED: "",
