@@ -68,6 +68,9 @@ def count_changes(lower: UnionTree, upper: UnionTree, *,
     steps = 0
     while stack:
         lo, up = stack.pop()
+        steps += 1
+        if steps & 1023 == 0:  # every entry counts: a folder may hold 100 k files
+            cancel.check()
         if not first:
             kind = _kind_of(lo, up)
             if kind is DiffKind.UNCHANGED:
@@ -88,9 +91,6 @@ def count_changes(lower: UnionTree, upper: UnionTree, *,
             elif kind is DiffKind.ADDED:
                 lo = None
         first = False
-        steps += 1
-        if steps & 1023 == 0:
-            cancel.check()
         lo_kids = lo.children if lo is not None and lo.children is not None else {}
         up_kids = up.children if up is not None and up.children is not None else {}
         for name in lo_kids.keys() | up_kids.keys():
