@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtCore import QModelIndex
 from pytestqt.modeltest import ModelTester
 
 from explorer.core.fs.diff import DiffKind
@@ -114,40 +112,3 @@ def test_a_dragged_layer_row_names_its_archive_image_and_layer(
     empty = next(r for r in range(model.rowCount()) if model.data(
         model.index(r, 0), LayerRole) is None)
     assert model.mimeData([model.index(empty, 0)]) is None, "history-only rows don't drag"
-
-
-def _all_indexes(model: QAbstractItemModel,
-                 parent: QModelIndex = QModelIndex()) -> Iterator[QModelIndex]:
-    for row in range(model.rowCount(parent)):
-        for column in range(model.columnCount(parent)):
-            index = model.index(row, column, parent)
-            yield index
-            if column == 0:
-                yield from _all_indexes(model, index)
-
-
-def test_multi_data_answers_every_role_as_data_does(inspection: Inspection) -> None:
-    """Views ask through ``multiData`` (one call into Python per cell); what a delegate
-    shows must be exactly what ``data`` says, role by role."""
-    tree = DiffTreeModel()
-    tree.set_tree(diff_for(inspection, 6, Mode.MERGED))
-    _fetch_all(tree)
-    layers = LayerTableModel()
-    layers.set_image(inspection.image)
-    layers.set_indexes(inspection.indexes)
-    delegate = QStyledItemDelegate()
-    checked = 0
-    for model in (tree, layers):
-        for index in _all_indexes(model):
-            option = QStyleOptionViewItem()
-            delegate.initStyleOption(option, index)  # goes through multiData
-            text = model.data(index, Qt.ItemDataRole.DisplayRole)
-            assert option.text == (text or "")
-            font = model.data(index, Qt.ItemDataRole.FontRole)
-            assert option.font.strikeOut() == (font is not None and font.strikeOut())
-            assert option.font.bold() == (font is not None and font.bold())
-            brush = model.data(index, Qt.ItemDataRole.ForegroundRole)
-            if brush is not None:
-                assert option.palette.color(QPalette.ColorRole.Text) == brush.color()
-            checked += 1
-    assert checked > 100

@@ -13,14 +13,7 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractItemModel,
-    QModelIndex,
-    QModelRoleDataSpan,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
 
 from explorer.core.fs.diff import DiffKind, DiffNode, RemovalCause
@@ -28,7 +21,6 @@ from explorer.core.fs.entry import EntryKind, display_path
 from explorer.core.humanize import dive_bytes
 from explorer.core.tasks import CancelToken, Progress
 from explorer.qt.jobs import Job
-from explorer.qt.models.role_span import fill_span
 from explorer.qt.style import kind_brush
 
 Index = QModelIndex | QPersistentModelIndex
@@ -294,9 +286,6 @@ class DiffTreeModel(QAbstractItemModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def multiData(self, index: Index, span: QModelRoleDataSpan) -> None:
-        fill_span(self.data, index, span)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

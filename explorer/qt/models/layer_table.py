@@ -16,7 +16,6 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QMimeData,
     QModelIndex,
-    QModelRoleDataSpan,
     QPersistentModelIndex,
     Qt,
 )
@@ -27,7 +26,6 @@ from explorer.core.humanize import dive_bytes
 from explorer.core.image.base_image import base_layer_count
 from explorer.core.image.model import HistoryEntry, Image, LayerInfo
 from explorer.qt.mime import LAYER_MIME, LayerRef
-from explorer.qt.models.role_span import fill_span
 from explorer.qt.style import dimmed
 
 Index = QModelIndex | QPersistentModelIndex
@@ -230,9 +228,6 @@ class LayerTableModel(QAbstractTableModel):
         if row.sandbox:
             return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         return Qt.ItemFlag.ItemIsEnabled
-
-    def multiData(self, index: Index, span: QModelRoleDataSpan) -> None:
-        fill_span(self.data, index, span)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
