@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 import io
 import re
+import shutil
+import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +59,7 @@ CATALOGUE: dict[str, list[str]] = {
     "A7": [f"{HERE}::test_a7_nul_in_a_pax_path_of_the_outer_tar_warns",
            f"{HERE}::test_a7_extension_header_differentials_in_a_layer_warn",
            f"{HERE}::test_a7_extension_header_differentials_in_the_outer_tar_warn",
+           f"{HERE}::test_a7_extension_headers_after_a_sparse_file_are_still_checked",
            f"{HERE}::test_a7_a_clean_pax_layer_gives_no_warning"],
     "A8": [f"{HERE}::test_a8_outer_links"],
     "A9": [f"{HERE}::test_a9_control_file_that_is_not_a_regular_file"],
@@ -470,3 +473,24 @@ def test_c13_entry_cap_names_its_limit(inputs: Inputs, tmp_path: Path) -> None:
     with pytest.raises(LimitExceeded, match=r"\(entries_per_layer\)") as info:
         inspect_path(str(path), limits=Limits(entries_per_layer=10))
     assert info.value.limit_name == "entries_per_layer"
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="needs GNU tar to write a sparse file")
+def test_a7_extension_headers_after_a_sparse_file_are_still_checked(inputs: Inputs,
+                                                                    tmp_path: Path) -> None:
+    """A sparse file stores fewer bytes than its size: the check must find the next entry's
+    headers from where libarchive read them, not from sizes."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    with open(folder / "sparse", "wb") as fh:
+        fh.truncate(1 << 20)
+        fh.write(b"start")
+    (folder / "zz-\u00fcn").write_bytes(b"x")  # not ASCII: GNU tar gives it a PAX path
+    data = subprocess.run(["tar", "--sparse", "--format=posix", "-cf", "-", "-C", str(folder),
+                           "sparse", "zz-\u00fcn"], capture_output=True, check=True).stdout
+    name = "zz-\u00fcn".encode()
+    assert data.count(b"path=" + name) == 1
+    layer = data.replace(b"path=" + name, b"path=zz\0" + name[3:])  # same length, a NUL
+    with opened(inputs.write("a7s.tar", OciArchive([BASE, layer]))) as ins:
+        assert any("sparse file" in w for w in ins.warnings)
+        assert any("its PAX path holds a NUL byte" in w for w in ins.warnings), ins.warnings

@@ -66,3 +66,12 @@ def test_a_bad_checksum_or_cut_data_stops_the_check_quietly() -> None:
 @given(st.binary(max_size=4 * BLOCK))
 def test_any_bytes_give_a_list_never_an_exception(raw: bytes) -> None:
     assert isinstance(check_extension_headers(raw), list)
+
+
+def test_a_size_field_that_is_not_octal_digits_stops_the_check() -> None:
+    """``int(b"\\n-1000", 8)`` is -512: taken as a size, the walk would never advance."""
+    bad = bytearray(_pax({"path": "a\0"}))
+    bad[124:136] = b"\n-1000\0\0\0\0\0\0"
+    bad[148:156] = b" " * 8
+    bad[148:156] = b"%06o\0 " % sum(bad[:512])
+    assert check_extension_headers(bytes(bad) + _header()) == []

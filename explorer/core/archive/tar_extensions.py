@@ -10,9 +10,11 @@ bytes say.  Anything that does not parse is left alone: the reader has already j
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 BLOCK = 512
+_OCTAL = re.compile(rb"[0-7]+")
 _KINDS = {
     b"x": "a PAX header",
     b"X": "a PAX header",
@@ -53,7 +55,7 @@ def check_extension_headers(raw: bytes) -> list[str]:
                 elif key == b"size" and value.isdigit():
                     pax_size = int(value)
         previous = typeflag
-        pos += BLOCK + (size + BLOCK - 1) // BLOCK * BLOCK
+        pos += BLOCK + (size + BLOCK - 1) // BLOCK * BLOCK  # size >= 0: always advances
     return problems
 
 
@@ -75,17 +77,17 @@ def _records(data: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _number(field: bytes) -> int | None:
-    """A ustar numeric field: octal text, or GNU base-256 when the top bit is set."""
+    """A ustar numeric field: octal digits, or GNU base-256 when the top bit is set; None
+    for anything else (``int()`` alone would take "\n-1000" as -512)."""
     if field[:1] and field[0] & 0x80:
         value = int.from_bytes(field[1:], "big")
         return value if field[0] == 0x80 else None  # negative base-256: not a size
     text = field.split(b"\0", 1)[0].strip(b" ")
     if not text:
         return 0
-    try:
-        return int(text, 8)
-    except ValueError:
+    if _OCTAL.fullmatch(text) is None:
         return None
+    return int(text, 8)
 
 
 def _checksum_ok(header: bytes) -> bool:

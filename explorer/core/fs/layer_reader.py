@@ -184,8 +184,6 @@ class _Reader:
         self.opaque: list[bytes] = []
         self.whiteout_sizes = 0
         self.header_sizes = 0
-        self.next_header = 0
-        """Where the next entry's headers start if it has no extension headers."""
         self.content = ctypes.create_string_buffer(CHUNK)
         self.content_view = memoryview(self.content).cast("B")
         self.content_addr = ctypes.addressof(self.content)
@@ -300,9 +298,9 @@ class _Reader:
             raw_path = la.entry_pathname_utf8(p) or b""
         pos = la.filter_bytes(tar.p, -1)  # where this entry's data starts
         size = max(la.entry_size(p), 0)
-        if pos - self.next_header > BLOCK:
-            self._check_extensions(raw_path, self.next_header, pos)
-        self.next_header = pos + (size + BLOCK - 1) // BLOCK * BLOCK
+        start = la.read_header_position(tar.p)  # where its first header block starts
+        if pos - start > BLOCK:  # more than its own header: extension headers
+            self._check_extensions(raw_path, start, pos)
         path: bytes | None = raw_path[2:] if raw_path[:2] == b"./" else raw_path
         if _abnormal(path):  # type: ignore[arg-type]
             path = normalize_layer_path(raw_path)
@@ -312,7 +310,7 @@ class _Reader:
                 return
         assert path is not None
         limits = self.limits
-        if len(path) > limits.name_bytes:  # shorter paths cannot hold a longer name
+        if len(path) > min(limits.name_bytes, limits.path_bytes):  # else nothing is too long
             self._check_length(path, raw_path)
         if path:
             self.header_sizes += size

@@ -52,6 +52,7 @@ read_open2 = _bind(
     "read_open2", [_p, _p, OPEN_CALLBACK, READ_CALLBACK, SKIP_CALLBACK, CLOSE_CALLBACK], c_int
 )
 filter_bytes = _bind("filter_bytes", [_p, c_int], c_int64, quick=True)
+read_header_position = _bind("read_header_position", [_p], c_int64, quick=True)
 read_next_header2 = _bind("read_next_header2", [_p, _p], c_int, quick=True)
 read_data = _bind("read_data", [_p, _p, c_size_t], c_ssize_t)
 read_data_skip = _bind("read_data_skip", [_p], c_int)
