@@ -63,3 +63,15 @@ def test_digests_on_demand_equal_digests_while_reading(tmp_path: Path) -> None:
             db = {e.path: e.digest for e in ib.entries}
             assert da, "some files were hashed"
             assert all(db[p] == d for p, d in da.items())
+
+
+def test_a_hardlink_to_a_hashed_file_gets_its_hash_even_when_only_the_file_is_shared(
+        tmp_path: Path) -> None:
+    """``etc/link`` is in one layer only, but it names ``etc/a.conf``, which both layers
+    have: the raw index shows the same hash for both (the file panel reads it from there)."""
+    top = [*TOP, ("etc/link", "etc/a.conf", "hardlink")]
+    path = DockerArchive([BASE, top]).write(tmp_path / "img.tar")
+    with inspect_path(str(path)) as ins:
+        entries = {e.path: e for e in ins.indexes[1].entries}
+    assert entries[b"etc/a.conf"].digest is not None
+    assert entries[b"etc/link"].digest == entries[b"etc/a.conf"].digest

@@ -97,3 +97,36 @@ def test_a_failing_layer_aborts_the_checks_already_made(tmp_path: Path) -> None:
         index_layers(opened, opened.load(), deferred=checks, workers=1)
     assert checks == []
     assert _no_hash_threads_left()
+
+
+def test_hashing_threads_are_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing runs ahead of hashing; at most ``_HASHERS`` blobs are hashed at once."""
+    from explorer.core.fs import plain_blob
+
+    class Counting(threading.BoundedSemaphore):
+        def __init__(self, value: int) -> None:
+            super().__init__(value)
+            self.now = self.most = 0
+            self.lock = threading.Lock()
+
+        def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+            got = super().acquire(blocking, timeout)
+            if got:
+                with self.lock:
+                    self.now += 1
+                    self.most = max(self.most, self.now)
+            return got
+
+        def release(self, n: int = 1) -> None:
+            with self.lock:
+                self.now -= n
+            super().release(n)
+
+    cap = Counting(1)
+    monkeypatch.setattr(plain_blob, "_HASHERS", cap)
+    layers = [[(f"l{i}", None, "dir"), (f"l{i}/f", b"x" * 4096, "file")] for i in range(8)]
+    path = DockerArchive(layers).write(tmp_path / "many.tar")
+    with inspect_path(str(path)) as ins:
+        assert len(ins.indexes) == 8
+    assert cap.most == 1
+    assert _no_hash_threads_left()

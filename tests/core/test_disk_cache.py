@@ -112,3 +112,25 @@ def test_a_cache_file_of_another_format_is_read_again(tmp_path: Path) -> None:
     assert hits == 0 and again == first
     _entries, hits = _index(archive, tmp_path / "cache")
     assert hits > 0
+
+
+def test_a_failed_write_does_not_stop_the_writer(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever goes wrong writing one entry (here: an error that is not an OSError), the
+    writer goes on and ``flush`` returns."""
+    from explorer.core.analysis import disk_cache
+
+    real = disk_cache._encode
+    calls: list[int] = []
+
+    def flaky(index: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("boom")
+        return real(index)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(disk_cache, "_encode", flaky)
+    archive = tmp_path / "img.tar"
+    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+    _index(archive, tmp_path / "cache")  # flushes: would hang with a dead writer
+    assert len(calls) > 1 and list((tmp_path / "cache").glob("*.idx"))

@@ -91,3 +91,16 @@ def test_a_tree_is_listed_once_for_any_number_of_filters(inspection: Inspection)
         visible_paths(root, matcher)
     assert flat_paths(root) is first
     assert [n.path for n in first.nodes] == [n.path for n in root.walk()]
+
+
+def test_a_listing_goes_when_its_tree_goes(inspection: Inspection) -> None:
+    import gc
+
+    from explorer.core.fs import tree_filter
+
+    root = inspection.layer_changes(2)
+    flat_paths(root)
+    before = len(tree_filter._flat)
+    del root
+    gc.collect()
+    assert len(tree_filter._flat) == before - 1

@@ -101,6 +101,8 @@ class DiskIndexCache(LayerIndexCache):
             key, index = self._writes.get()
             try:
                 self._write(key, index)
+            except Exception:  # a cache entry is never worth a crash
+                pass  # (and a dead writer would leave flush() waiting forever)
             finally:
                 self._writes.task_done()
 

@@ -69,15 +69,17 @@ def _fill(source: Source, layer: LayerInfo, index: LayerIndex, paths: set[bytes]
     position: dict[bytes, int] = {}
     want: list[FileEntry] = []
     links: list[int] = []
+    shared_links: list[int] = []
     for i, entry in enumerate(entries):
         position[entry.path] = i
-        if entry.path in paths:
-            if entry.kind is _FILE:
-                if entry.digest is None and entry.size > 0 and entry.data_offset >= 0:
-                    want.append(entry)
-            elif entry.kind is _HARDLINK and entry.digest is None:
-                links.append(i)
-    for i in links:  # a shared hardlink needs its target's hash
+        if entry.kind is _HARDLINK and entry.digest is None:
+            links.append(i)  # each gets its target's hash, if the target is hashed
+            if entry.path in paths:
+                shared_links.append(i)
+        elif (entry.kind is _FILE and entry.path in paths and entry.digest is None
+              and entry.size > 0 and entry.data_offset >= 0):
+            want.append(entry)
+    for i in shared_links:  # a shared hardlink needs its target's hash
         target_at = position.get(entries[i].link)
         target = entries[target_at] if target_at is not None else None
         if (target is not None and target.kind is _FILE and target.digest is None

@@ -36,7 +36,7 @@ class RemovalCause(enum.Enum):
     """A directory's child vanished because the directory became a file or link."""
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class DiffNode:
     """One path of a diff: what it was, what it is, and how it changed."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import io
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -22,6 +23,9 @@ from explorer.core.fs.blob_stream import StreamDigests
 from explorer.core.tasks import CancelToken, Progress
 
 HASH_CHUNK = 4 << 20
+_HASHERS = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+"""Blobs hashed at once.  Deferred verification lets parsing run ahead of hashing, and
+without a cap a 40-layer image had 19 hashing threads, each with a 4 MiB buffer."""
 PARSE_CHUNK = 64 << 10
 
 
@@ -59,6 +63,20 @@ class PlainBlob:
     # ----------------------------------------------------------------- hashing thread
 
     def _hash(self) -> None:
+        try:
+            while not _HASHERS.acquire(timeout=0.05):  # wait for a turn, still cancellable
+                self._cancel.check()
+                if self._stop.is_set():
+                    return
+        except Cancelled as exc:
+            self._error = exc
+            return
+        try:
+            self._hash_all()
+        finally:
+            _HASHERS.release()
+
+    def _hash_all(self) -> None:
         try:
             blob = hashlib.new(self._algorithm)
             plain = None if self._algorithm == "sha256" else hashlib.sha256()
