@@ -9,6 +9,7 @@ from PySide6.QtCore import QModelIndex, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.errors import ExplorerError
 from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
-from explorer.core.fs.tree_filter import compile_filter, visible_paths
+from explorer.core.fs.tree_filter import compile_filter, flat_paths, visible_paths
 from explorer.core.inspection import Inspection
 from explorer.core.sandbox import Sandbox
 from explorer.core.tasks import CancelToken, Progress
@@ -172,6 +173,10 @@ class TreePanel(QWidget):
         self._filter_timer.setInterval(FILTER_DELAY_MS)
         self._filter_timer.timeout.connect(self.refresh)
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
+        self._listing_job: Job | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
         self.filter_error = QLabel(self)
         self.filter_error.setObjectName("filterError")
         self.filter_error.hide()
@@ -285,6 +290,37 @@ class TreePanel(QWidget):
         self.filter_edit.setFocus()
         self.filter_edit.selectAll()
 
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is self.filter_edit:
+            self.prepare_filter()
+
+    def prepare_filter(self) -> None:
+        """List the tree's paths in a job as soon as the user heads for the filter box, so
+        the first filter on a big tree need not wait for it (a million entries: seconds)."""
+        root = self._root
+        if root is None or self.on_sandbox or self._listing_job is not None:
+            return
+
+        def work(_progress: Progress, cancel: CancelToken) -> None:
+            flat_paths(root, cancel=cancel)
+
+        job = Job(work, name="listing", parent=self)
+        self._listing_job = job
+        job.done.connect(lambda j=job: self._listing_done(j))
+        if self.run_sync:
+            job.run()
+        else:
+            job.start()
+
+    def _listing_done(self, job: Job) -> None:
+        if job is self._listing_job:
+            self._listing_job = None
+
+    def _cancel_listing(self) -> None:
+        if self._listing_job is not None:
+            self._listing_job.cancel()
+            self._listing_job = None
+
     def expand_all(self) -> None:
         """Expand what is loaded, level by level (a huge tree would take long otherwise)."""
         self.view.expandToDepth(3)
@@ -315,6 +351,7 @@ class TreePanel(QWidget):
                 # listing of a big tree is made once per tree (tree_filter.flat_paths).
                 self._root = diff_for(self.inspection, self.layer, self.mode)
                 self._root_key = key
+                self._cancel_listing()
         hidden = self.hidden[self.mode]
         try:
             matcher = compile_filter(self.filter_edit.text())

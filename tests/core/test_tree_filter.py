@@ -104,3 +104,48 @@ def test_a_listing_goes_when_its_tree_goes(inspection: Inspection) -> None:
     del root
     gc.collect()
     assert len(tree_filter._flat) == before - 1
+
+
+def test_a_second_caller_waits_for_the_listing_being_made(
+        inspection: Inspection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window starts a listing when the filter box gets focus; the filter that follows
+    waits for it rather than listing the tree a second time."""
+    import threading
+    import time
+
+    from explorer.core.fs import tree_filter
+
+    real = tree_filter._list
+    calls: list[int] = []
+
+    def slow(root: DiffNode, cancel: object) -> tree_filter.FlatPaths:
+        calls.append(1)
+        time.sleep(0.2)
+        return real(root, cancel)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tree_filter, "_list", slow)
+    root = inspection.layer_changes(3)
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(flat_paths(root)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(results) == 3 and all(r is results[0] for r in results)
+    assert not tree_filter._building
+
+
+def test_a_cancelled_listing_leaves_nothing_behind(inspection: Inspection) -> None:
+    from explorer.core.errors import Cancelled
+    from explorer.core.fs import tree_filter
+    from explorer.core.tasks import CancelToken
+
+    root = inspection.layer_changes(4)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        flat_paths(root, cancel=token)
+    assert not tree_filter._building
+    assert flat_paths(root).nodes  # the next caller makes it

@@ -92,6 +92,26 @@ def test_filter_keeps_matches_and_their_ancestors(window: MainWindow, qtbot: QtB
     assert window.tree.filter_error.isVisibleTo(window)
 
 
+def test_focusing_the_filter_box_lists_the_tree_ahead_of_the_filter(
+        window: MainWindow, qtbot: QtBot) -> None:
+    """Heading for the filter box (click or Ctrl+F) starts listing the shown tree, so the
+    first filter of a big tree does not start from scratch; the filter reuses the listing."""
+    from explorer.core.fs import tree_filter
+
+    _open(window, qtbot, generated("mini-webapp.docker.tar"))
+    window.tree.set_mode(Mode.MERGED)
+    root = window.tree._root
+    assert root is not None and root not in tree_filter._flat
+    window.activateWindow()
+    window.tree.focus_filter()
+    qtbot.waitUntil(lambda: root in tree_filter._flat, timeout=10_000)
+    listing = tree_filter._flat[root]
+    window.tree.filter_edit.setText("catalina")
+    window.tree.refresh()
+    assert window.tree._root is root and tree_filter._flat[root] is listing
+    assert _rows(window) == ["usr"]
+
+
 def test_hide_toggles_and_modes(window: MainWindow, qtbot: QtBot) -> None:
     _open(window, qtbot, generated("mini-webapp-nodocs.docker.tar"))
     window.tree.set_mode(Mode.MERGED)

@@ -135,20 +135,40 @@ class FlatPaths:
 
 
 _flat: weakref.WeakKeyDictionary[DiffNode, FlatPaths] = weakref.WeakKeyDictionary()
+_building: dict[int, threading.Event] = {}
+"""Listings being made, by ``id(root)`` (the builder keeps its root alive meanwhile)."""
 _flat_lock = threading.Lock()
 
 
 def flat_paths(root: DiffNode, *, cancel: CancelToken = NEVER_CANCELLED) -> FlatPaths:
     """The listing of ``root``, made once and kept for as long as the root lives (a
-    million-entry tree takes seconds to list; a closed image's listing goes with it)."""
-    with _flat_lock:
-        kept = _flat.get(root)
-        if kept is not None:
-            return kept
-    flat = _list(root, cancel)
-    with _flat_lock:
-        _flat[root] = flat
-    return flat
+    million-entry tree takes seconds to list; a closed image's listing goes with it).
+
+    A second caller while the listing is being made waits for it instead of making its own
+    (the window starts one when the filter box gets focus, and the filter then needs it);
+    raises Cancelled."""
+    while True:
+        with _flat_lock:
+            kept = _flat.get(root)
+            if kept is not None:
+                return kept
+            done = _building.get(id(root))
+            mine = done is None
+            if done is None:
+                done = _building[id(root)] = threading.Event()
+        if not mine:
+            while not done.wait(0.05):
+                cancel.check()
+            continue  # made, or its maker was cancelled: look again
+        try:
+            flat = _list(root, cancel)
+            with _flat_lock:
+                _flat[root] = flat
+            return flat
+        finally:
+            with _flat_lock:
+                _building.pop(id(root), None)
+            done.set()
 
 
 def _list(root: DiffNode, cancel: CancelToken) -> FlatPaths:
