@@ -25,7 +25,8 @@ from tests.conftest import corpus_path
 
 PATTERNS = ["docs", "DOCS", "index", "/usr/*", "*.jsp", "webapps/*/index*", "/regex/",
             "re:^/usr/local/tomcat/webapps/[a-d]", "/^/etc/(passwd|group)$/", "?tc",
-            "no-such-thing", "[abc]*.xml"]
+            "no-such-thing", "[abc]*.xml", "/usr/local/*/bin/*", "*CONF*", "*", "/*",
+            "*.sh", "tomcat/*?", "/etc/??ss*"]
 HIDDEN = [frozenset(), frozenset({DiffKind.UNCHANGED}),
           frozenset({DiffKind.REMOVED, DiffKind.UNCHANGED}),
           frozenset({DiffKind.ADDED, DiffKind.MODIFIED})]
@@ -149,3 +150,18 @@ def test_a_cancelled_listing_leaves_nothing_behind(inspection: Inspection) -> No
         flat_paths(root, cancel=token)
     assert not tree_filter._building
     assert flat_paths(root).nodes  # the next caller makes it
+
+
+@pytest.mark.parametrize("cap", [0, 2, 10_000])
+def test_the_joined_search_and_its_fallback_agree(inspection: Inspection, cap: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Globs with a literal run as one search over the joined paths; past the cap of matches
+    the per-path test takes over. Either way the rows are the same."""
+    from explorer.core.fs import tree_filter
+
+    monkeypatch.setattr(tree_filter, "JOINED_MAX_HITS", cap)
+    root = roots(inspection)[1]
+    for pattern in ("*.jsp", "/usr/*", "/*", "webapps/*/index*"):
+        matcher = compile_filter(pattern)
+        assert matcher is not None and matcher.joined is not None
+        assert visible_paths(root, matcher) == reference(root, matcher, frozenset())
