@@ -302,7 +302,7 @@ class TreePanel(QWidget):
             return
 
         def work(_progress: Progress, cancel: CancelToken) -> None:
-            flat_paths(root, cancel=cancel)
+            flat_paths(root, cancel=cancel).joined()  # and what a glob searches
 
         job = Job(work, name="listing", parent=self)
         self._listing_job = job
