@@ -66,6 +66,14 @@ class Job(QObject):
             self.finished.emit(result)
         self.done.emit()
 
+    def launch(self, *, sync: bool) -> None:
+        """``run`` right here when ``sync`` (tests and headless screenshots drive the window
+        step by step), else ``start`` on a worker thread."""
+        if sync:
+            self.run()
+        else:
+            self.start()
+
     def start(self, pool: QThreadPool | None = None) -> None:
         """Run on a worker thread; the signals arrive queued in this object's thread."""
         self.running = True

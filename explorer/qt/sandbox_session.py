@@ -110,10 +110,7 @@ class SandboxSession(QObject):
         job.finished.connect(lambda tree: self.apply(Sandbox.add_into, tree, folder))
         job.failed.connect(self.failed.emit)
         job.done.connect(lambda: setattr(self, "job", None))
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _set(self, history: SandboxHistory) -> None:
         if history is self.history:

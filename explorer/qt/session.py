@@ -131,10 +131,7 @@ class Session(QObject):
         job.failed.connect(self._fail)
         job.cancelled.connect(self._on_cancelled)
         self.progress.emit(what, 0, 0)
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _fail(self, exc: BaseException) -> None:
         self.job = None

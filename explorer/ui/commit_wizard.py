@@ -372,10 +372,7 @@ class CommitWizard(QWizard):
         job.finished.connect(finished)
         job.failed.connect(failed)
         job.cancelled.connect(lambda: page.status.setText("Cancelled: nothing was written."))
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _cancel(self) -> None:
         if self.job is not None:

@@ -258,10 +258,7 @@ class CompareWindow(QMainWindow):
         self.job = job
         job.finished.connect(then)
         job.failed.connect(lambda exc: self.summary.setText(describe(exc).text))
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _compared(self, result: tuple[Comparison, ImageComparison | None]) -> None:
         comparison, images = result

@@ -123,7 +123,4 @@ class FileActions(QObject):
         job.done.connect(self.window.cancel_button.hide)
         self.window.progress.show()
         self.window.status_text.setText(f"{what}…")
-        if self.window.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.window.run_sync)

@@ -241,10 +241,7 @@ class LoadingMixin:
 
         job = Job(work, name="partial", parent=self)
         job.finished.connect(ready)
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _indexed(self: Any, doc: ImageDoc, inspection: Inspection) -> None:
         if doc not in self.docs:

@@ -215,10 +215,7 @@ class MainWindow(LoadingMixin, MenusMixin, QMainWindow):
                 self.details.show_layer(inspection, image, layer, summary)
 
         job.finished.connect(done)
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _layer_selected(self, layer: int) -> None:
         if self.image is None:

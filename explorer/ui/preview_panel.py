@@ -222,10 +222,7 @@ class PreviewPanel(QWidget):
         job.failed.connect(lambda exc, j=job: self._failed(j, exc))
         if offset == 0:
             self._say("Reading…", final=False)
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _failed(self, job: Job, exc: BaseException) -> None:
         if job is self.job:

@@ -307,10 +307,7 @@ class TreePanel(QWidget):
         job = Job(work, name="listing", parent=self)
         self._listing_job = job
         job.done.connect(lambda j=job: self._listing_done(j))
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _listing_done(self, job: Job) -> None:
         if job is self._listing_job:
@@ -373,10 +370,7 @@ class TreePanel(QWidget):
         job.finished.connect(lambda paths, j=job: self._filtered(j, root, paths))
         job.done.connect(lambda: self.filtering.emit(False))
         self.filtering.emit(True)
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _filtered(self, job: Job, root: DiffNode, paths: set[bytes] | None) -> None:
         if job is not self._filter_job:

@@ -217,8 +217,8 @@ class DiffTreeModel(QAbstractItemModel):
                            signal=True)
 
     def _children_of(self, node: DiffNode) -> list[DiffNode]:
-        # _shown inlined, and kinds tested in a tuple (identity, no Python-level Enum hash):
-        # a big folder has 100 k children.
+        # Kinds are tested in a tuple (by identity, no Python-level Enum hash) and the
+        # visible set only when there is one: a big folder has 100 k children.
         hidden, visible = tuple(self._hidden), self._visible
         if visible is None:
             kids = [c for c in node.children if c.kind not in hidden] if hidden \
@@ -253,10 +253,7 @@ class DiffTreeModel(QAbstractItemModel):
         self.jobs.append(job)
         job.finished.connect(ready)
         job.done.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
-        if self.run_sync:
-            job.run()
-        else:
-            job.start()
+        job.launch(sync=self.run_sync)
 
     def _insert_batch(self, item: _Item, parent: QModelIndex, *, signal: bool) -> None:
         assert item.pending is not None
@@ -269,11 +266,6 @@ class DiffTreeModel(QAbstractItemModel):
         item.children.extend(_Item(n, item, first + i) for i, n in enumerate(batch))
         if signal:
             self.endInsertRows()
-
-    def _shown(self, node: DiffNode) -> bool:
-        if node.kind in self._hidden:
-            return False
-        return self._visible is None or node.path in self._visible
 
     def size_of(self, node: DiffNode) -> int:
         """dive's size of an entry (directories: their content), computed once."""
