@@ -82,9 +82,8 @@ def _fill(source: Source, layer: LayerInfo, index: LayerIndex, paths: set[bytes]
     for i in shared_links:  # a shared hardlink needs its target's hash
         target_at = position.get(entries[i].link)
         target = entries[target_at] if target_at is not None else None
-        if (target is not None and target.kind is _FILE and target.digest is None
-                and target.size > 0 and target.data_offset >= 0 and target.path not in paths):
-            want.append(target)
+        if target is not None and target.needs_digest and target.data_offset >= 0:
+            want.append(target)  # (once: ``want`` is made unique below)
     if not want:
         return index
     want = list({e.path: e for e in want}.values())  # two hardlinks may name one file

@@ -126,19 +126,17 @@ def read_layer(
                                 algorithm=algorithm, what=what, progress=progress,
                                 cancel=cancel)
             return _Reader(layer, stream, limits, cancel).run(verify)
-    claimed = None
-    if not verify:  # an uncompressed blob is its tar: its digest is the diff_id
-        claimed = StreamDigests(layer.digest or layer.diff_id, entry.size, layer.diff_id,
-                                entry.size)
-    plain = PlainBlob(lambda: source.open(entry.name), size=entry.size, algorithm=algorithm,
-                      what=what, progress=progress, cancel=cancel, claimed=claimed)
-    if not verify:
-        with _PLAIN_PARSER:
-            return _Reader(layer, plain, limits, cancel).run(False)
+    # An uncompressed blob is its tar, so its digest is the diff_id.  The index carries the
+    # digests the image claims; with verify, the hash (now or deferred) must confirm them.
     claimed = StreamDigests(layer.digest or layer.diff_id, entry.size, layer.diff_id,
                             entry.size)
+    plain = PlainBlob(lambda: source.open(entry.name), size=entry.size, algorithm=algorithm,
+                      what=what, progress=progress, cancel=cancel,
+                      claimed=None if verify else claimed)
     with _PLAIN_PARSER:  # the parse only: the hash goes on without holding it
         index = _Reader(layer, plain, limits, cancel).run(False, claimed=claimed)
+    if not verify:
+        return index
     check = DeferredCheck(layer, plain)
     if deferred is not None:
         deferred.append(check)
@@ -203,8 +201,9 @@ class _Reader:
         return FormatError(f"{what} is not a readable tar: {text}.")
 
     def run(self, verify: bool, *, claimed: StreamDigests | None = None) -> LayerIndex:
-        """Parse the layer; with ``claimed`` digests the stream is left hashing (deferred
-        verification: only the parser's own reading is finished here)."""
+        """Parse the layer.  With ``claimed`` digests (an uncompressed blob) only the parser's
+        own reading is finished here: the index carries them, and a hashing thread, if any,
+        goes on for the caller to check."""
         tar = _Archive()
         try:
             skip = self.stream.skip if isinstance(self.stream, PlainBlob) else None
@@ -213,7 +212,7 @@ class _Reader:
             self._entries(tar)
             self.stream.drain()
             if claimed is not None and isinstance(self.stream, PlainBlob):
-                self.stream.parsed()
+                self.stream.parser_done()
                 digests = claimed
             else:
                 digests = self.stream.finish()

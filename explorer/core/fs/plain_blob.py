@@ -149,7 +149,7 @@ class PlainBlob:
         """The hashing thread is still reading the blob."""
         return self._thread is not None and self._thread.is_alive()
 
-    def parsed(self) -> None:
+    def parser_done(self) -> None:
         """The parser is done: release its windows, let the hashing thread go on."""
         for w in (self._window, self._peek_window):
             if w is not None:

@@ -158,32 +158,35 @@ def _pruned(nodes: list[DiffNode], parents: list[int], at: int,
     return False
 
 
-@dataclass(frozen=True)
+@dataclass
 class FlatPaths:
-    """Every node below a root, depth-first: its shown path, the node, its parent's place."""
+    """Every node below a root, depth-first: its shown path, the node, its parent's place.
+
+    The three lists never change; the two forms made for particular filters are added
+    once, on first use."""
 
     shown: list[str]
     nodes: list[DiffNode]
     parents: list[int]
     """Index of each node's parent in ``nodes``; -1 below the root."""
-    _lowered: list[list[str]] = field(default_factory=list, repr=False)
-    _joined: list[tuple[str, list[int]]] = field(default_factory=list, repr=False)
+    _lowered: list[str] | None = field(default=None, repr=False)
+    _joined: tuple[str, list[int]] | None = field(default=None, repr=False)
 
     def lowered(self) -> list[str]:
         """The shown paths in lower case, made on the first substring filter."""
         with _flat_lock:
-            if not self._lowered:
-                self._lowered.append([p.lower() for p in self.shown])
-            return self._lowered[0]
+            if self._lowered is None:
+                self._lowered = [p.lower() for p in self.shown]
+            return self._lowered
 
     def joined(self) -> tuple[str, list[int]]:
         """Every shown path preceded by a NUL, in one string, and where each path's NUL is
         (made on the first glob filter)."""
         with _flat_lock:
-            if not self._joined:
+            if self._joined is None:
                 starts = [0, *itertools.accumulate(len(p) + 1 for p in self.shown)]
-                self._joined.append(("\0" + "\0".join(self.shown), starts[:-1]))
-            return self._joined[0]
+                self._joined = ("\0" + "\0".join(self.shown), starts[:-1])
+            return self._joined
 
 
 _flat: weakref.WeakKeyDictionary[DiffNode, FlatPaths] = weakref.WeakKeyDictionary()
