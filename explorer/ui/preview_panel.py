@@ -260,9 +260,11 @@ class PreviewPanel(QWidget):
         left = dive_bytes(self.content.size - self.content.end)
         at_cap = self.content.end >= self._cap()
         self.more.setEnabled(not at_cap)
-        self.more.setText(f"Preview limit reached ({dive_bytes(self._cap())}, preview_bytes): "
-                          f"{left} not shown; extract the file to read it all" if at_cap
-                          else f"Load more ({left} left)")
+        # Short text: the button shares a narrow row with the file's path.
+        self.more.setText("Preview limit reached" if at_cap else f"Load more ({left} left)")
+        self.more.setToolTip(f"{left} not shown: the preview holds at most "
+                             f"{dive_bytes(self._cap())} of a file (preview_bytes). Extract the "
+                             "file to read it all." if at_cap else "")
         self.shown.emit("text")
 
     def load_more(self) -> None:
