@@ -134,3 +134,36 @@ def test_a_failed_write_does_not_stop_the_writer(tmp_path: Path,
     shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
     _index(archive, tmp_path / "cache")  # flushes: would hang with a dead writer
     assert len(calls) > 1 and list((tmp_path / "cache").glob("*.idx"))
+
+
+def test_every_kind_of_field_survives_the_round_trip() -> None:
+    """Non-UTF-8 names, links, xattrs, device numbers, digests present and absent, offsets,
+    whiteouts and opaque dirs come back exactly as they were stored."""
+    from explorer.core.analysis import disk_cache
+    from explorer.core.archive.compression import Compression
+    from explorer.core.digest import Digest
+    from explorer.core.fs.entry import EntryKind, FileEntry
+    from explorer.core.fs.layer_index import LayerIndex
+
+    entries = (
+        FileEntry(b"caf\xe9/\xff\n name", EntryKind.FILE, 0o4755, 1000, 1000, 12, 1_700_000_000,
+                  digest=b"\x01" * 32, xattrs=((b"user.k", b"\x00v\xff"),), data_offset=1536),
+        FileEntry(b"dev/null", EntryKind.CHAR, 0o666, 0, 0, 0, -5, rdev=(1, 3)),
+        FileEntry(b"link", EntryKind.SYMLINK, 0o777, 0, 0, 0, 0, link=b"../\xfe"),
+        FileEntry(b"empty", EntryKind.FILE, 0o644, 2**32 + 1, 7, 0, 0),
+    )
+    diff_id = Digest.parse("sha256:" + "ab" * 32)
+    index = LayerIndex(entries=entries, whiteouts=(b"gone\xe9",), opaque_dirs=(b"",),
+                       warnings=("w\u00e9",), blob_digest=diff_id, blob_size=4096,
+                       diff_id=diff_id, tar_size=4096, compression=Compression.NONE,
+                       whiteout_sizes=3, header_sizes=12)
+    records = disk_cache._split(b"".join(
+        disk_cache._LENGTH.pack(len(r)) + r for r in disk_cache._encode(index)))
+    assert disk_cache._decode(records) == index
+
+
+def test_a_cut_record_is_damage_not_a_crash() -> None:
+    from explorer.core.analysis import disk_cache
+
+    with pytest.raises(ValueError):
+        disk_cache._split(disk_cache._LENGTH.pack(100) + b"short")
