@@ -27,11 +27,19 @@ class Inspection:
     _efficiency: Efficiency | None = field(default=None, repr=False)
     dir_sizes: DirSizes = field(default_factory=DirSizes, repr=False)
     """dive's directory sizes, memoised on the union nodes for as long as the image is open."""
+    analysis_cache: LayerIndexCache | None = field(default=None, repr=False)
+    """Where the efficiency analysis is kept between opens; only for verified layers."""
 
     @property
     def efficiency(self) -> Efficiency:
         if self._efficiency is None:
-            self._efficiency = analyze_efficiency(self.indexes, self.stack.top)
+            cache = self.analysis_cache
+            found = cache.efficiency(self.indexes) if cache is not None else None
+            if found is None:
+                found = analyze_efficiency(self.indexes, self.stack.top)
+                if cache is not None:
+                    cache.keep_efficiency(self.indexes, found)
+            self._efficiency = found
         return self._efficiency
 
     @property
@@ -116,7 +124,8 @@ def inspect_path(
         image = archive.load(archive.select(selector))
         indexes = index_layers(archive, image, verify=verify, progress=progress, cancel=cancel,
                                cache=cache, deferred=checks)
-        inspection = Inspection(archive, image, indexes, UnionStack(indexes))
+        inspection = Inspection(archive, image, indexes, UnionStack(indexes),
+                                analysis_cache=cache if verify else None)
         if any(check.pending for check in checks):
             # The sha256 of a big uncompressed layer is still running on its own thread:
             # use the wait for the analysis nearly every caller wants next (with quick GIL

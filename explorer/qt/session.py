@@ -97,7 +97,8 @@ class Session(QObject):
             indexes = index_layers(archive, image, verify=self.verify, progress=progress,
                                    cancel=cancel, on_layer=self.layer_indexed.emit,
                                    cache=self.cache)
-            inspection = Inspection(archive, image, indexes, UnionStack(indexes))
+            inspection = Inspection(archive, image, indexes, UnionStack(indexes),
+                                    analysis_cache=self.cache if self.verify else None)
             with quick_gil_handoff():  # no collector pauses for the GUI thread either
                 inspection.stack.top  # noqa: B018 - the union trees, off the GUI thread
                 inspection.efficiency  # noqa: B018 - and the analysis

@@ -167,3 +167,59 @@ def test_a_cut_record_is_damage_not_a_crash() -> None:
 
     with pytest.raises(ValueError):
         disk_cache._split(disk_cache._LENGTH.pack(100) + b"short")
+
+
+def _efficiency(path: Path, folder: Path, *, verify: bool = True) -> object:
+    from explorer.core.inspection import inspect_path
+
+    cache = DiskIndexCache(str(folder))
+    with inspect_path(str(path), cache=cache, verify=verify) as inspection:
+        found = inspection.efficiency
+    cache.flush()
+    return found
+
+
+def _no_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.core import inspection
+
+    def fail(*_args: object) -> object:
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(inspection, "analyze_efficiency", fail)
+
+
+def test_the_analysis_of_a_verified_image_is_kept_on_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "img.tar"
+    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+    first = _efficiency(archive, tmp_path / "cache")
+    assert list((tmp_path / "cache").glob("*.eff"))
+    _no_analysis(monkeypatch)
+    assert _efficiency(archive, tmp_path / "cache") == first
+
+
+def test_the_same_layers_in_another_format_share_the_analysis(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analysis depends on the layers' contents only, which their diff_ids name."""
+    first = _efficiency(corpus_path("generated", "mini-webapp.docker.tar"), tmp_path / "c")
+    _no_analysis(monkeypatch)
+    assert _efficiency(corpus_path("generated", "mini-webapp.oci.tar"), tmp_path / "c") == first
+
+
+def test_the_analysis_of_unverified_layers_is_not_kept(tmp_path: Path) -> None:
+    archive = tmp_path / "img.tar"
+    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+    _efficiency(archive, tmp_path / "cache", verify=False)
+    assert not list((tmp_path / "cache").glob("*.eff"))
+
+
+def test_a_damaged_analysis_file_is_analysed_again(tmp_path: Path) -> None:
+    archive = tmp_path / "img.tar"
+    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+    first = _efficiency(archive, tmp_path / "cache")
+    (saved,) = (tmp_path / "cache").glob("*.eff")
+    data = bytearray(saved.read_bytes())
+    data[-3] ^= 0xFF
+    saved.write_bytes(bytes(data))
+    assert _efficiency(archive, tmp_path / "cache") == first
+    assert saved.exists(), "a good copy was written back"

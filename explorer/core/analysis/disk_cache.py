@@ -24,11 +24,13 @@ import os
 import queue
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import repeat
+from typing import TypeVar
 
 import zstandard
 
+from explorer.core.analysis.efficiency import Efficiency, PathUse
 from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.archive.compression import Compression
 from explorer.core.archive.source import DirSource, Source, TarSource, cache_dir
@@ -43,6 +45,7 @@ FORMAT = 3
 BATCH = 1000
 """Entries encoded or decoded per marshal call (about a millisecond with the GIL held)."""
 _LENGTH = struct.Struct("<I")
+_T = TypeVar("_T")
 MAGIC = b"layer-explorer-index\n"
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 """Size cap of the cache folder; the least recently used entries are removed first."""
@@ -56,7 +59,8 @@ def default_folder() -> str:
 
 
 class DiskIndexCache(LayerIndexCache):
-    """``LayerIndexCache`` (in memory, shared between open images) backed by files."""
+    """``LayerIndexCache`` (in memory, shared between open images) backed by files: one per
+    layer index (``.idx``) and one per image analysis (``.eff``)."""
 
     def __init__(self, folder: str | None = None, *,
                  max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -64,9 +68,8 @@ class DiskIndexCache(LayerIndexCache):
         self.folder = folder or default_folder()
         self.max_bytes = max_bytes
         self.disk_hits = 0
-        self._writes: queue.Queue[tuple[str, LayerIndex]] = queue.Queue()
+        self._writes: queue.Queue[tuple[str, Callable[[], Iterator[bytes]]]] = queue.Queue()
         self._writer: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     def get(self, source: Source, layer: LayerInfo, *, verify: bool) -> LayerIndex | None:
         hit = super().get(source, layer, verify=verify)
@@ -75,7 +78,7 @@ class DiskIndexCache(LayerIndexCache):
         key = _key(source, layer)
         if key is None:
             return None
-        loaded = self._load(key)
+        loaded = self._load(self._path(key), _decode)
         if loaded is None or loaded.diff_id != layer.diff_id:
             return None
         self.disk_hits += 1
@@ -88,38 +91,54 @@ class DiskIndexCache(LayerIndexCache):
         writer thread: ``flush`` waits for it)."""
         super().put(index, verified=verified)
         key = _key(source, layer)
-        if key is None or not verified or len(index.entries) > MAX_CACHED_ENTRIES \
-                or os.path.exists(self._path(key)):
+        if key is None or not verified or len(index.entries) > MAX_CACHED_ENTRIES:
+            return
+        self._queue(self._path(key), lambda: _encode(index))
+
+    def efficiency(self, indexes: list[LayerIndex]) -> Efficiency | None:
+        found = super().efficiency(indexes)
+        if found is None:
+            found = self._load(self._efficiency_path(indexes), _decode_efficiency)
+            if found is not None:
+                super().keep_efficiency(indexes, found)
+        return found
+
+    def keep_efficiency(self, indexes: list[LayerIndex], efficiency: Efficiency) -> None:
+        super().keep_efficiency(indexes, efficiency)
+        self._queue(self._efficiency_path(indexes), lambda: _encode_efficiency(efficiency))
+
+    def flush(self) -> None:
+        """Wait until everything handed to the cache is on disk (or given up on)."""
+        self._writes.join()
+
+    def _queue(self, path: str, records: Callable[[], Iterator[bytes]]) -> None:
+        if os.path.exists(path):
             return
         with self._lock:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_loop, name="index-cache",
                                                 daemon=True)
                 self._writer.start()
-        self._writes.put((key, index))
-
-    def flush(self) -> None:
-        """Wait until every index handed to ``put_for`` is on disk (or given up on)."""
-        self._writes.join()
+        self._writes.put((path, records))
 
     def _write_loop(self) -> None:
         while True:
-            key, index = self._writes.get()
+            path, records = self._writes.get()
             try:
-                self._write(key, index)
+                self._write(path, records())
             except Exception:  # a cache entry is never worth a crash
                 pass  # (and a dead writer would leave flush() waiting forever)
             finally:
                 self._writes.task_done()
 
-    def _write(self, key: str, index: LayerIndex) -> None:
+    def _write(self, path: str, records: Iterator[bytes]) -> None:
         try:
             os.makedirs(self.folder, exist_ok=True)
             compressor = zstandard.ZstdCompressor(level=3).compressobj()
             payload = b"".join(compressor.compress(_LENGTH.pack(len(record)) + record)
-                               for record in _encode(index))
+                               for record in records)
             payload += compressor.flush()
-            with atomic_output(self._path(key)) as fh:
+            with atomic_output(path) as fh:
                 fh.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n")
                 fh.write(payload)
         except (OSError, CommitError):
@@ -129,8 +148,14 @@ class DiskIndexCache(LayerIndexCache):
     def _path(self, key: str) -> str:
         return os.path.join(self.folder, key + ".idx")
 
-    def _load(self, key: str) -> LayerIndex | None:
-        path = self._path(key)
+    def _efficiency_path(self, indexes: list[LayerIndex]) -> str:
+        parts = [str(FORMAT), "efficiency", *(str(ix.diff_id) for ix in indexes)]
+        key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
+        return os.path.join(self.folder, key + ".eff")
+
+    def _load(self, path: str, decode: Callable[[list[bytes]], _T]) -> _T | None:
+        """The decoded file at ``path``; None if there is none or it is damaged (then it is
+        removed, and a good copy is written after the real work)."""
         try:
             with open(path, "rb") as fh:
                 raw = fh.read()
@@ -142,20 +167,20 @@ class DiskIndexCache(LayerIndexCache):
             if head + b"\n" != MAGIC or hashlib.sha256(payload).hexdigest().encode() != digest:
                 raise ValueError("damaged")
             records = zstandard.ZstdDecompressor().decompressobj().decompress(payload)
-            index = _decode(_split(records))
+            value = decode(_split(records))
         except (ValueError, KeyError, TypeError, IndexError, EOFError, struct.error,
                 zstandard.ZstdError, ExplorerError):
             with contextlib.suppress(OSError):
-                os.unlink(path)  # damaged: read the layer again, and write a good copy
+                os.unlink(path)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: pruned last
-        return index
+        return value
 
     def _prune(self) -> None:
         try:
             names = [os.path.join(self.folder, n) for n in os.listdir(self.folder)
-                     if n.endswith(".idx")]
+                     if n.endswith((".idx", ".eff"))]
             stats = sorted(((os.stat(p).st_mtime, os.stat(p).st_size, p) for p in names),
                            reverse=True)
         except OSError:
@@ -260,3 +285,19 @@ def _decode(records: list[bytes]) -> LayerIndex:
         whiteout_sizes=int(doc["whiteout_sizes"]),
         header_sizes=int(doc["header_sizes"]),
     )
+
+
+def _encode_efficiency(eff: Efficiency) -> Iterator[bytes]:
+    yield marshal.dumps((FORMAT, eff.score, eff.size, eff.user_size, eff.wasted,
+                         eff.user_wasted_ratio, eff.reclaimable,
+                         tuple((u.path, u.count, u.size, u.min_size) for u in eff.inefficient)))
+
+
+def _decode_efficiency(records: list[bytes]) -> Efficiency:
+    (version, score, size, user_size, wasted, ratio, reclaimable, inefficient), = \
+        [marshal.loads(record) for record in records]
+    if version != FORMAT:
+        raise ValueError("another format")
+    return Efficiency(score=score, size=size, user_size=user_size, wasted=wasted,
+                      user_wasted_ratio=ratio, reclaimable=reclaimable,
+                      inefficient=tuple(PathUse(*use) for use in inefficient))

@@ -7,6 +7,9 @@ its bytes are provably the same blob: same diff_id and the same stored blob (sam
 digest, or a same-size uncompressed blob, whose digest *is* the diff_id), so every
 ``data_offset`` in it stays valid for the new archive.  The reused copy is not read again:
 its digests were verified when the first copy was read.
+
+The cache also keeps each image's efficiency analysis, keyed by its layers' diff_ids: the
+analysis depends on nothing but the layers' contents, which the diff_ids name.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from explorer.core.analysis.efficiency import Efficiency
 from explorer.core.archive.compression import SNIFF_BYTES, Compression, sniff
 from explorer.core.archive.source import Source
 from explorer.core.errors import ExplorerError
@@ -35,6 +39,7 @@ class LayerIndexCache:
         self._by_diff_id: dict[str, _Cached] = {}
         self.hits = 0
         """How many layers were served from the cache (for tests and the status bar)."""
+        self._efficiency: dict[tuple[str, ...], Efficiency] = {}
 
     def __len__(self) -> int:
         with self._lock:
@@ -70,6 +75,17 @@ class LayerIndexCache:
         del source, layer
         self.put(index, verified=verified)
 
+    def efficiency(self, indexes: list[LayerIndex]) -> Efficiency | None:
+        """The analysis of an image with these (verified) layers, if one was kept."""
+        with self._lock:
+            return self._efficiency.get(_chain(indexes))
+
+    def keep_efficiency(self, indexes: list[LayerIndex], efficiency: Efficiency) -> None:
+        """Remember the analysis of verified layers (an unverified layer's content may not be
+        what its diff_id names, so its analysis must not be kept under that name)."""
+        with self._lock:
+            self._efficiency[_chain(indexes)] = efficiency
+
     def forget(self, diff_id: str) -> None:
         with self._lock:
             self._by_diff_id.pop(diff_id, None)
@@ -77,6 +93,11 @@ class LayerIndexCache:
     def clear(self) -> None:
         with self._lock:
             self._by_diff_id.clear()
+            self._efficiency.clear()
+
+
+def _chain(indexes: list[LayerIndex]) -> tuple[str, ...]:
+    return tuple(str(ix.diff_id) for ix in indexes)
 
 
 def _digests(index: LayerIndex) -> int:
