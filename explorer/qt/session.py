@@ -52,6 +52,9 @@ class Session(QObject):
         self.archive: Archive | None = None
         self.image: Image | None = None
         self.inspection: Inspection | None = None
+        self.union: UnionStack | None = None
+        """The merged trees of the lower layers a window shows while the rest is read: the
+        final stack shares them instead of building them again."""
         self.job: Job | None = None
         self.cancelled = False
         self._stop = False
@@ -97,7 +100,8 @@ class Session(QObject):
             indexes = index_layers(archive, image, verify=self.verify, progress=progress,
                                    cancel=cancel, on_layer=self.layer_indexed.emit,
                                    cache=self.cache)
-            inspection = Inspection(archive, image, indexes, UnionStack(indexes),
+            stack = UnionStack(indexes, share=self.union)
+            inspection = Inspection(archive, image, indexes, stack,
                                     analysis_cache=self.cache if self.verify else None)
             with quick_gil_handoff():  # no collector pauses for the GUI thread either
                 inspection.stack.top  # noqa: B018 - the union trees, off the GUI thread

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -23,6 +22,7 @@ from explorer.core.fs.entry import EntryKind, display_path
 from explorer.core.humanize import dive_bytes
 from explorer.core.image.model import Image
 from explorer.core.inspection import Inspection
+from explorer.qt.models.inefficient_files import InefficientFilesModel
 
 KIND_WORDS = {DiffKind.ADDED: "added", DiffKind.MODIFIED: "changed",
               DiffKind.REMOVED: "removed", DiffKind.UNCHANGED: "written again, same content"}
@@ -154,22 +154,33 @@ class DetailsPanel(QWidget):
         self.layer_view.setObjectName("layerDetails")
         self.file_view = QTextBrowser(self)
         self.file_view.setObjectName("fileDetails")
-        self.inefficient = QTableWidget(0, 3, self)
+        self.inefficient_model = InefficientFilesModel(self)
+        self.inefficient = QTableView(self)
         self.inefficient.setObjectName("inefficientTable")
-        self.inefficient.setHorizontalHeaderLabels(["Count", "Total space", "Path"])
+        self.inefficient.setModel(self.inefficient_model)
         self.inefficient.verticalHeader().hide()
         self.inefficient.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.inefficient.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.inefficient.horizontalHeader().setSectionResizeMode(
-            2, QHeaderView.ResizeMode.Stretch)
-        self.inefficient.cellActivated.connect(self._inefficient_clicked)
-        self.inefficient.cellClicked.connect(self._inefficient_clicked)
+        self.inefficient.setWordWrap(False)
+        self.inefficient.setShowGrid(False)
+        self.inefficient.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the file name
+        metrics = self.inefficient.fontMetrics()
+        self.inefficient.verticalHeader().setDefaultSectionSize(metrics.height() + 6)
+        header = self.inefficient.horizontalHeader()
+        # Fixed widths from the widest text: sizing to contents would read every row.
+        for column, widest in ((0, "Count"), (1, "Total space")):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(column, metrics.horizontalAdvance(widest) + 24)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.inefficient.activated.connect(self._inefficient_clicked)
+        self.inefficient.clicked.connect(self._inefficient_clicked)
 
         image_tab = QWidget(self)
         box = QVBoxLayout(image_tab)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.image_view, 3)
-        box.addWidget(QLabel("Inefficient files (stored in more than one layer):", self))
+        self.inefficient_label = QLabel(self)
+        box.addWidget(self.inefficient_label)
         box.addWidget(self.inefficient, 2)
         self.tabs.addTab(image_tab, "Image")
         self.tabs.addTab(self.layer_view, "Layer")
@@ -183,26 +194,18 @@ class DetailsPanel(QWidget):
         self.image_view.setHtml("<p><i>No image open.</i></p>")
         self.layer_view.setHtml("<p><i>Select a layer.</i></p>")
         self.file_view.setHtml("<p><i>Select a file in the tree.</i></p>")
-        self.inefficient.setRowCount(0)
+        self.inefficient_model.set_uses(())
+        self._label_inefficient(0)
+
+    def _label_inefficient(self, count: int) -> None:
+        self.inefficient_label.setText(
+            f"Inefficient files (stored in more than one layer): {count:,}")
 
     def show_image(self, image: Image, inspection: Inspection | None) -> None:
         self.image_view.setHtml(image_html(image, inspection))
-        self.inefficient.setRowCount(0)
-        if inspection is None:
-            return
-        uses = inspection.efficiency.inefficient
-        self.inefficient.setRowCount(len(uses))
-        for row, use in enumerate(uses):
-            count = QTableWidgetItem(str(use.count))
-            count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            size = QTableWidgetItem(dive_bytes(use.size))
-            size.setToolTip(f"{use.size:,} bytes")
-            size.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            path = QTableWidgetItem(display_path(use.path))
-            path.setData(Qt.ItemDataRole.UserRole, use.path)
-            self.inefficient.setItem(row, 0, count)
-            self.inefficient.setItem(row, 1, size)
-            self.inefficient.setItem(row, 2, path)
+        uses = inspection.efficiency.inefficient if inspection is not None else ()
+        self.inefficient_model.set_uses(uses)
+        self._label_inefficient(len(uses))
 
     def show_layer(self, inspection: Inspection | None, image: Image, layer: int,
                    summary: DiffSummary | None = None) -> None:
@@ -214,7 +217,7 @@ class DetailsPanel(QWidget):
             return
         self.file_view.setHtml(file_html(inspection, node))
 
-    def _inefficient_clicked(self, row: int, _column: int) -> None:
-        item = self.inefficient.item(row, 2)
-        if item is not None:
-            self.reveal.emit(bytes(item.data(Qt.ItemDataRole.UserRole)).lstrip(b"/"))
+    def _inefficient_clicked(self, index: QModelIndex) -> None:
+        path = self.inefficient_model.path_at(index.row())
+        if path is not None:
+            self.reveal.emit(path)

@@ -29,6 +29,10 @@ class ImageDoc:
     """The bottom layers read so far, while the others are still being read."""
     ready: dict[int, LayerIndex] = field(default_factory=dict)
     partial_wanted: int = 0
+    """How many bottom layers are read (all below are): what the next partial view shows."""
+    partial_busy: bool = False
+    """A partial view is being built: the next one starts when it is done (one at a time,
+    or a burst of layers read from the cache starts as many jobs fighting for the GIL)."""
     sandbox: SandboxSession | None = None
     """Its container layer (each open image has its own)."""
     layer: int | None = None

@@ -208,39 +208,54 @@ class LoadingMixin:
     def _layer_indexed(self: Any, doc: ImageDoc, layer: int, index: LayerIndex) -> None:
         """Show the trees of the bottom layers as soon as all layers below them are read
         (their union trees are built in a job: a big layer takes seconds)."""
-        session = doc.session
-        if doc not in self.docs or session is None or session.archive is None \
-                or doc.image is None or doc.inspection is not None:
+        if doc not in self.docs or doc.inspection is not None:
             return
         doc.ready[layer] = index
         count = 0
         while count in doc.ready:
             count += 1
-        if count == 0 or count <= doc.partial_wanted:
+        doc.partial_wanted = max(doc.partial_wanted, count)
+        self._build_partial(doc)
+
+    def _build_partial(self: Any, doc: ImageDoc) -> None:
+        """Start the union trees of the bottom ``partial_wanted`` layers unless a job is at it
+        already (then this runs again when it is done) or they are shown already."""
+        session = doc.session
+        if doc.partial_busy or doc not in self.docs or session is None \
+                or session.archive is None or doc.image is None or doc.inspection is not None:
             return
-        doc.partial_wanted = count
+        count = doc.partial_wanted
+        if count == 0 or (doc.partial is not None and len(doc.partial.indexes) >= count):
+            return
         indexes = [doc.ready[i] for i in range(count)]
-        partial = Inspection(session.archive, doc.image, indexes, UnionStack(indexes))
+        stack = UnionStack(indexes, share=session.union)
+        session.union = stack  # the final stack shares these trees
+        partial = Inspection(session.archive, doc.image, indexes, stack)
 
         def work(_progress: Progress, _cancel: CancelToken) -> Inspection:
             partial.stack.top  # noqa: B018 - the union trees, off the GUI thread
             return partial
 
         def ready(result: Inspection) -> None:
+            doc.partial_busy = False
             if doc.inspection is not None or doc not in self.docs:
                 return
-            if doc.partial is not None and len(doc.partial.indexes) >= len(result.indexes):
-                return
             doc.partial = result
-            if doc is not self.doc:
-                return
-            current = self.layers.current_layer()
-            if current is not None and current < count and self.tree.inspection is None:
-                self._show_layer(result, current)
-                self.tree.set_inspection(result, current)
+            if doc is self.doc:
+                current = self.layers.current_layer()
+                if current is not None and current < count and self.tree.inspection is None:
+                    self._show_layer(result, current)
+                    self.tree.set_inspection(result, current)
+            self._build_partial(doc)  # layers read meanwhile
 
+        def idle(*_: object) -> None:
+            doc.partial_busy = False
+
+        doc.partial_busy = True
         job = Job(work, name="partial", parent=self)
         job.finished.connect(ready)
+        job.failed.connect(idle)
+        job.cancelled.connect(idle)
         job.launch(sync=self.run_sync)
 
     def _indexed(self: Any, doc: ImageDoc, inspection: Inspection) -> None:

@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from explorer.core.fs.diff import DiffKind
 from explorer.core.inspection import Inspection
 from explorer.qt import session as session_module
+from explorer.qt.jobs import Job
 from explorer.qt.models.diff_tree import Column
 from explorer.qt.models.layer_table import LayerRole
 from explorer.ui.main_window import MainWindow
@@ -231,6 +232,59 @@ def test_lower_layers_show_before_the_upper_ones_are_read(
     with qtbot.waitSignal(win.loaded, timeout=30_000):
         release.set()
     assert win.tree.inspection is win.inspection
+
+
+def test_clicking_an_inefficient_file_shows_it_in_the_merged_tree(
+        window: MainWindow, qtbot: QtBot) -> None:
+    inspection = _open(window, qtbot, generated("mini-webapp.docker.tar"))
+    table = window.details.inefficient
+    model = window.details.inefficient_model
+    assert model.total == len(inspection.efficiency.inefficient) > 0
+    assert window.details.inefficient_label.text().endswith(f": {model.total:,}")
+    first = inspection.efficiency.inefficient[0].path
+    assert model.data(model.index(0, 2)) == first.decode()
+    table.clicked.emit(model.index(0, 2))
+    assert window.tree.mode is Mode.MERGED
+    assert window.tree.view.currentIndex() == window.tree.model.index_of(first.lstrip(b"/"))
+    assert window.tree.view.currentIndex().isValid()
+
+
+def test_a_burst_of_read_layers_builds_one_partial_view_at_a_time(
+        qtbot: QtBot, settings: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers from the cache arrive all at once: the partial views are built one after the
+    other (not one job per layer, fighting for the GIL), and the final stack reuses their
+    trees instead of building them again."""
+    release = threading.Event()
+    real = session_module.index_layers
+    partial_jobs: list[str] = []
+    real_launch = Job.launch
+
+    def counting(job: Job, *, sync: bool) -> None:
+        if job.name == "partial":
+            partial_jobs.append(job.name)
+        real_launch(job, sync=sync)
+
+    def burst(archive, image, *, on_layer, **kwargs):  # type: ignore[no-untyped-def]
+        indexes = real(archive, image, **kwargs)
+        for i, index in enumerate(indexes):
+            on_layer(i, index)
+        release.wait(30)
+        return indexes
+
+    monkeypatch.setattr(Job, "launch", counting)
+    monkeypatch.setattr(session_module, "index_layers", burst)
+    win = MainWindow(settings=settings)  # type: ignore[arg-type]
+    qtbot.addWidget(win)
+    win.open_path(generated("mini-webapp.docker.tar"))
+    layers = len(win.image.layers) if win.image is not None else 6
+    qtbot.waitUntil(lambda: win.partial is not None and len(win.partial.indexes) == layers,
+                    timeout=30_000)
+    assert 1 <= len(partial_jobs) < layers
+    partial = win.partial
+    with qtbot.waitSignal(win.loaded, timeout=30_000):
+        release.set()
+    assert win.inspection is not None and partial is not None
+    assert all(win.inspection.stack.at(i) is partial.stack.at(i) for i in range(layers))
 
 
 def test_a_digest_mismatch_is_a_message_naming_the_layer(window: MainWindow, qtbot: QtBot,

@@ -7,6 +7,7 @@ Nodes are never mutated once a layer has been applied.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -241,13 +242,47 @@ def apply_layer(lower: UnionTree, index: LayerChanges, layer_no: int
     return UnionTree(applier.root, layer_no), applier.warnings
 
 
-class UnionStack:
-    """Memoised merged trees of one image, computed lazily bottom-up."""
+class _Levels:
+    """The merged trees built so far over one sequence of layer indexes, shared by every
+    stack over a prefix of it (the lower layers shown while an image loads, then the whole
+    image), so a level is built once whichever stack asks first."""
 
-    def __init__(self, indexes: list[LayerIndex]) -> None:
+    __slots__ = ("indexes", "lock", "trees", "warnings")
+
+    def __init__(self, indexes: Sequence[LayerIndex], trees: Sequence[UnionTree] = (),
+                 warnings: Sequence[list[str]] = ()) -> None:
+        self.lock = threading.Lock()
+        self.indexes = list(indexes)
+        self.trees = list(trees)
+        self.warnings = list(warnings)
+        """One list per built level."""
+
+
+class UnionStack:
+    """Memoised merged trees of one image, computed lazily bottom-up (thread-safe)."""
+
+    def __init__(self, indexes: list[LayerIndex], *, share: UnionStack | None = None) -> None:
+        """``share``: another stack of the same image (say, of its lower layers while the rest
+        loads).  The trees of the layers both have (the same index objects, from the bottom)
+        are built once for both."""
         self.indexes = indexes
-        self._trees: list[UnionTree] = []
-        self.warnings: list[str] = []
+        self._levels = _Levels(indexes) if share is None else share._adopt(indexes)
+
+    def _adopt(self, indexes: list[LayerIndex]) -> _Levels:
+        """Levels for ``indexes``: this stack's own when they extend them, else a copy of the
+        trees of the common bottom layers."""
+        levels = self._levels
+        with levels.lock:
+            same = 0
+            for mine, theirs in zip(levels.indexes, indexes, strict=False):
+                if mine is not theirs:
+                    break
+                same += 1
+            if same == min(len(levels.indexes), len(indexes)):
+                levels.indexes += indexes[same:]
+                return levels
+            built = min(same, len(levels.trees))
+            return _Levels(indexes, levels.trees[:built], levels.warnings[:built])
 
     def at(self, layer: int) -> UnionTree:
         """The merged filesystem after layers ``0..layer`` (``-1``: empty)."""
@@ -255,14 +290,24 @@ class UnionStack:
             return EMPTY
         if layer >= len(self.indexes):
             raise IndexError(f"layer {layer} out of range (0-{len(self.indexes) - 1})")
-        while len(self._trees) <= layer:
-            n = len(self._trees)
-            below = self._trees[-1] if self._trees else EMPTY
-            tree, warnings = apply_layer(below, self.indexes[n], n)
-            self._trees.append(tree)
-            self.warnings += warnings
-        return self._trees[layer]
+        levels = self._levels
+        if layer < len(levels.trees):  # built: no lock (the list only grows)
+            return levels.trees[layer]
+        with levels.lock:
+            while len(levels.trees) <= layer:
+                n = len(levels.trees)
+                below = levels.trees[-1] if levels.trees else EMPTY
+                tree, warnings = apply_layer(below, levels.indexes[n], n)
+                levels.warnings.append(warnings)
+                levels.trees.append(tree)
+            return levels.trees[layer]
 
     @property
     def top(self) -> UnionTree:
         return self.at(len(self.indexes) - 1)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What applying the layers built so far found."""
+        levels = self._levels
+        return [w for found in levels.warnings[:len(self.indexes)] for w in found]
