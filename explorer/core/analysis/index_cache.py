@@ -64,6 +64,8 @@ class LayerIndexCache:
         key = str(index.diff_id)
         with self._lock:
             old = self._by_diff_id.get(key)
+            if old is not None and old.index is index and (old.verified or not verified):
+                return  # handed back what it served (counting digests is a pass over it)
             if old is None or (verified and not old.verified) or (
                 verified == old.verified and _digests(index) > _digests(old.index)
             ):

@@ -27,16 +27,16 @@ _FILES = (_FILE, _HARDLINK)
 
 def shared_file_paths(indexes: Iterable[LayerIndex]) -> set[bytes]:
     """Paths that are regular files (or hardlinks) in more than one distinct layer."""
-    first_seen: dict[bytes, int] = {}
+    seen: set[bytes] = set()
     shared: set[bytes] = set()
     done: set[int] = set()
     for index in indexes:
         if id(index) in done:
             continue
         done.add(id(index))
-        for entry in index.entries:
-            if entry.kind in _FILES and first_seen.setdefault(entry.path, id(index)) != id(index):
-                shared.add(entry.path)
+        files = {entry.path for entry in index.entries if entry.kind in _FILES}
+        shared |= files & seen  # set operations in C: a re-open calls this on every layer
+        seen |= files
     return shared
 
 
@@ -66,19 +66,18 @@ def _fill(source: Source, layer: LayerInfo, index: LayerIndex, paths: set[bytes]
     if not paths:
         return index
     entries = index.entries
-    position: dict[bytes, int] = {}
     want: list[FileEntry] = []
-    links: list[int] = []
     shared_links: list[int] = []
-    for i, entry in enumerate(entries):
-        position[entry.path] = i
+    for i in [i for i, entry in enumerate(entries) if entry.path in paths]:
+        entry = entries[i]
         if entry.kind is _HARDLINK and entry.digest is None:
-            links.append(i)  # each gets its target's hash, if the target is hashed
-            if entry.path in paths:
-                shared_links.append(i)
-        elif (entry.kind is _FILE and entry.path in paths and entry.digest is None
-              and entry.size > 0 and entry.data_offset >= 0):
+            shared_links.append(i)
+        elif (entry.kind is _FILE and entry.digest is None and entry.size > 0
+              and entry.data_offset >= 0):
             want.append(entry)
+    if not want and not shared_links:
+        return index  # a re-open from the cache: every shared file is hashed already
+    position = {entry.path: i for i, entry in enumerate(entries)}
     for i in shared_links:  # a shared hardlink needs its target's hash
         target_at = position.get(entries[i].link)
         target = entries[target_at] if target_at is not None else None
@@ -86,6 +85,8 @@ def _fill(source: Source, layer: LayerInfo, index: LayerIndex, paths: set[bytes]
             want.append(target)  # (once: ``want`` is made unique below)
     if not want:
         return index
+    links = [i for i, entry in enumerate(entries)
+             if entry.kind is _HARDLINK and entry.digest is None]  # each gets its target's hash
     want = list({e.path: e for e in want}.values())  # two hardlinks may name one file
     updated = list(entries)
     digests: dict[bytes, bytes] = {}
