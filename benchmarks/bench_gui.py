@@ -111,7 +111,9 @@ def measure(app: QApplication, path: str, index_folder: str,
 
     def loaded(*_: object) -> None:
         marks["trees_s"] = time.perf_counter() - start
-        marks["max_stall_during_load_s"] = max(gaps, default=0.0)
+        # The gap still open counts too: work done on the GUI thread just before ``loaded``
+        # (filling the details, say) has not let the probe tick yet.
+        marks["max_stall_during_load_s"] = max([*gaps, marks["trees_s"] + start - last[0]])
         for mode in (Mode.MERGED, Mode.AGGREGATED, Mode.LAYER):
             t = time.perf_counter()
             window.tree.set_mode(mode)
@@ -184,7 +186,8 @@ def main() -> int:
         print(os.path.basename(path), " ".join(f"{k}={v:.3f}" for k, v in marks.items()))
         again = measure(app, path, folder)  # re-open: the layer indexes come from disk
         print(f"{os.path.basename(path)} (re-open) trees_s={again['trees_s']:.3f} "
-              f"ratio={again['trees_s'] / marks['trees_s']:.2f}")
+              f"ratio={again['trees_s'] / marks['trees_s']:.2f} "
+              f"max_stall_during_load_s={again['max_stall_during_load_s']:.3f}")
     return 0
 
 
