@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.analysis.indexing import index_layers, quick_gil_handoff
 from explorer.core.errors import ExplorerError
+from explorer.core.fs.sizes import DirSizes
 from explorer.core.fs.union import UnionStack
 from explorer.core.image.loader import Archive, open_archive
 from explorer.core.image.model import Image, ImageRef
@@ -55,6 +56,8 @@ class Session(QObject):
         self.union: UnionStack | None = None
         """The merged trees of the lower layers a window shows while the rest is read: the
         final stack shares them instead of building them again."""
+        self.dir_sizes = DirSizes()
+        """Directory sizes of those trees, shared the same way (memoised per union node)."""
         self.job: Job | None = None
         self.cancelled = False
         self._stop = False
@@ -102,6 +105,7 @@ class Session(QObject):
                                    cache=self.cache)
             stack = UnionStack(indexes, share=self.union)
             inspection = Inspection(archive, image, indexes, stack,
+                                    dir_sizes=self.dir_sizes,
                                     analysis_cache=self.cache if self.verify else None)
             with quick_gil_handoff():  # no collector pauses for the GUI thread either
                 inspection.stack.top  # noqa: B018 - the union trees, off the GUI thread

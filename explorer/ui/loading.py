@@ -230,10 +230,12 @@ class LoadingMixin:
         indexes = [doc.ready[i] for i in range(count)]
         stack = UnionStack(indexes, share=session.union)
         session.union = stack  # the final stack shares these trees
-        partial = Inspection(session.archive, doc.image, indexes, stack)
+        partial = Inspection(session.archive, doc.image, indexes, stack,
+                             dir_sizes=session.dir_sizes)
 
-        def work(_progress: Progress, _cancel: CancelToken) -> Inspection:
-            partial.stack.top  # noqa: B018 - the union trees, off the GUI thread
+        def work(_progress: Progress, cancel: CancelToken) -> Inspection:
+            # The union trees and the directory sizes the tree shows, off the GUI thread.
+            partial.dir_sizes.file_bytes(partial.stack.top.root, cancel)
             return partial
 
         def ready(result: Inspection) -> None:

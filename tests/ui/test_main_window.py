@@ -281,10 +281,12 @@ def test_a_burst_of_read_layers_builds_one_partial_view_at_a_time(
                     timeout=30_000)
     assert 1 <= len(partial_jobs) < layers
     partial = win.partial
+    assert partial.stack.top.root in partial.dir_sizes, "sized off the GUI thread"
     with qtbot.waitSignal(win.loaded, timeout=30_000):
         release.set()
     assert win.inspection is not None and partial is not None
     assert all(win.inspection.stack.at(i) is partial.stack.at(i) for i in range(layers))
+    assert win.inspection.dir_sizes is partial.dir_sizes
 
 
 def test_a_digest_mismatch_is_a_message_naming_the_layer(window: MainWindow, qtbot: QtBot,

@@ -22,6 +22,10 @@ class DirSizes:
         """id(node) -> (node, bytes of the files below it); the node is kept so that its id
         cannot be reused while the cache lives."""
 
+    def __contains__(self, node: Node) -> bool:
+        """Whether ``node``'s size is computed already (asking for it then costs nothing)."""
+        return id(node) in self._bytes
+
     def file_bytes(self, node: Node, cancel: CancelToken = NEVER_CANCELLED) -> int:
         """Sum of the sizes of the non-directory entries below ``node``."""
         hit = self._bytes.get(id(node))
