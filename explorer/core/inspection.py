@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from explorer.core.analysis.efficiency import Efficiency, analyze_efficiency
 from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.analysis.indexing import index_layers, quick_gil_handoff
+from explorer.core.collector import collector_paused
 from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.layer_reader import DeferredCheck
@@ -36,7 +37,8 @@ class Inspection:
             cache = self.analysis_cache
             found = cache.efficiency(self.indexes) if cache is not None else None
             if found is None:
-                found = analyze_efficiency(self.indexes, self.stack.top)
+                with collector_paused():
+                    found = analyze_efficiency(self.indexes, self.stack.top)
                 if cache is not None:
                     cache.keep_efficiency(self.indexes, found)
             self._efficiency = found

@@ -157,16 +157,17 @@ def test_every_kind_of_field_survives_the_round_trip() -> None:
                        warnings=("w\u00e9",), blob_digest=diff_id, blob_size=4096,
                        diff_id=diff_id, tar_size=4096, compression=Compression.NONE,
                        whiteout_sizes=3, header_sizes=12)
-    records = disk_cache._split(b"".join(
+    payload = zstandard.ZstdCompressor().compress(b"".join(
         disk_cache._LENGTH.pack(len(r)) + r for r in disk_cache._encode(index)))
-    assert disk_cache._decode(records) == index
+    assert disk_cache._decode(disk_cache._records(payload)) == index
 
 
 def test_a_cut_record_is_damage_not_a_crash() -> None:
     from explorer.core.analysis import disk_cache
 
-    with pytest.raises(ValueError):
-        disk_cache._split(disk_cache._LENGTH.pack(100) + b"short")
+    for cut in (disk_cache._LENGTH.pack(100) + b"short", b"\x01\x00"):
+        with pytest.raises(ValueError, match="cut short"):
+            list(disk_cache._records(zstandard.ZstdCompressor().compress(cut)))
 
 
 def _efficiency(path: Path, folder: Path, *, verify: bool = True) -> object:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from explorer.core.analysis.index_cache import LayerIndexCache
+from explorer.core.collector import collector_paused
 from explorer.core.fs.content import fill_digests, shared_file_paths
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.layer_reader import DeferredCheck, read_layer
@@ -28,7 +28,6 @@ wait up to 5 ms each time, which more than doubled the wall time of a big plain 
 _switch_lock = threading.Lock()
 _switch_users = 0
 _switch_saved = 0.005
-_gc_was_enabled = True
 
 
 @contextlib.contextmanager
@@ -37,25 +36,22 @@ def quick_gil_handoff() -> Iterator[None]:
     indexing runs (nesting and threads safe).
 
     Indexing allocates millions of acyclic objects; each full collection walks all of them
-    with every thread stopped, which froze the GUI for up to a second on a 1M-entry image.
-    Reference counting still frees everything; the collector resumes afterwards."""
-    global _switch_users, _switch_saved, _gc_was_enabled  # noqa: PLW0603 - process-wide
+    with every thread stopped, which froze the GUI for up to a second on a 1M-entry image
+    (see ``collector``)."""
+    global _switch_users, _switch_saved  # noqa: PLW0603 - process-wide
     with _switch_lock:
         if _switch_users == 0:
             _switch_saved = sys.getswitchinterval()
             sys.setswitchinterval(min(_switch_saved, SWITCH_INTERVAL))
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
         _switch_users += 1
     try:
-        yield
+        with collector_paused():
+            yield
     finally:
         with _switch_lock:
             _switch_users -= 1
             if _switch_users == 0:
                 sys.setswitchinterval(_switch_saved)
-                if _gc_was_enabled:
-                    gc.enable()
 
 
 def index_layers(

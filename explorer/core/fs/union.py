@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from explorer.core.collector import collector_paused
 from explorer.core.fs.entry import EntryKind, FileEntry, display_path, implicit_dir, link_target
 from explorer.core.fs.layer_index import LayerIndex
 
@@ -293,7 +294,7 @@ class UnionStack:
         levels = self._levels
         if layer < len(levels.trees):  # built: no lock (the list only grows)
             return levels.trees[layer]
-        with levels.lock:
+        with levels.lock, collector_paused():
             while len(levels.trees) <= layer:
                 n = len(levels.trees)
                 below = levels.trees[-1] if levels.trees else EMPTY
