@@ -17,6 +17,7 @@ from explorer.core.fs.entry import EntryKind, FileEntry, display_path, implicit_
 from explorer.core.fs.layer_index import LayerIndex
 
 ROOT = implicit_dir(b"")
+_DIR, _HARDLINK = EntryKind.DIR, EntryKind.HARDLINK
 SYMLINK_HOPS = 40
 """Symlinks followed while resolving a whiteout's parents (Linux MAXSYMLINKS)."""
 
@@ -179,32 +180,37 @@ class _Applier:
         parent.children[parts[-1]] = emptied
 
     def add(self, entry: FileEntry) -> None:
-        parent_path, _, name = entry.path.rpartition(b"/")
+        """Runs once per entry of every layer: module constants, no enum lookups."""
+        path = entry.path
+        parent_path, _, name = path.rpartition(b"/")
         parent = self.dirs.get(parent_path)
         if parent is None:
-            parent = self._parent(entry.path.split(b"/"), create=True)
+            parent = self._parent(path.split(b"/"), create=True)
             if parent is None or parent.children is None:
                 self.warnings.append(
-                    f"Layer {self.layer_no}: {display_path(entry.path)} is dropped: a parent is "
+                    f"Layer {self.layer_no}: {display_path(path)} is dropped: a parent is "
                     "not a directory."
                 )
                 return
             self.dirs[parent_path] = parent
-        assert parent.children is not None
-        existing = parent.children.get(name)
-        if entry.kind is EntryKind.HARDLINK and entry.digest is None:
+        children = parent.children
+        assert children is not None
+        kind = entry.kind
+        if kind is _HARDLINK and entry.digest is None:
             entry = self._resolve_hardlink(entry)
-        if entry.kind is EntryKind.DIR:
+            kind = entry.kind
+        existing = children.get(name)
+        if kind is _DIR:
             kids = dict(existing.children) if existing is not None and existing.children else {}
             node = Node(entry, self.layer_no, kids)
-            self.dirs[entry.path] = node
+            self.dirs[path] = node
+            self.owned.add(id(node))  # only directories are ever copied on write
         else:
             node = Node(entry, self.layer_no, None)
             if existing is not None and existing.children is not None:
                 self.dirs.clear()  # a directory became a file: cached descendants are gone
                 self.dirs[b""] = self.root
-        self.owned.add(id(node))
-        parent.children[name] = node
+        children[name] = node
 
     def _resolve_hardlink(self, entry: FileEntry) -> FileEntry:
         target = _walk(self.root, entry.link.split(b"/"))
