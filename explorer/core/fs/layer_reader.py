@@ -49,12 +49,20 @@ _HARDLINK, _CHAR, _BLOCK = EntryKind.HARDLINK, EntryKind.CHAR, EntryKind.BLOCK
 _NO_RDEV = (0, 0)
 
 
+_abnormal = re.compile(rb"\A[/.]|/\Z|//|/\.").search
+"""Matches the names ``normalize_layer_path`` might change; the common ones pass untouched."""
+
+
 def normalize_layer_path(raw: bytes) -> bytes | None:
     """``./a//b/`` -> ``a/b``; ``b""`` for the root; None when it would leave the root."""
     p = raw
     while p.startswith(b"./"):
         p = p[2:]
     p = p.lstrip(b"/")
+    if p.endswith(b"/") and not _abnormal(p[:-1]):
+        # ``dir/``, as most tars write directories: normpath would only drop the slash
+        # (no '.', '..' or empty part), and it costs 7 µs on one entry in ten.
+        return p[:-1]
     if b"//" in p or b"/./" in p or b".." in p or p.endswith((b"/", b"/.")) or p == b".":
         p = posixpath.normpath(b"/" + p).lstrip(b"/")
         if p == b".":
@@ -71,10 +79,6 @@ def normalize_layer_path(raw: bytes) -> bytes | None:
                 elif part not in (b"", b"."):
                     depth += 1
     return p
-
-
-_abnormal = re.compile(rb"\A[/.]|/\Z|//|/\.").search
-"""Matches the names ``normalize_layer_path`` might change; the common ones pass untouched."""
 
 
 class _Archive:
