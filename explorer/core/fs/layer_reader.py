@@ -47,6 +47,9 @@ _IFREG = 0o100000
 _FILE, _DIR, _SYMLINK = EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK
 _HARDLINK, _CHAR, _BLOCK = EntryKind.HARDLINK, EntryKind.CHAR, EntryKind.BLOCK
 _NO_RDEV = (0, 0)
+_new_entry = tuple.__new__
+"""``FileEntry(...)`` without its generated ``__new__`` (a Python call): 0.4 µs less per
+entry.  The tuple must list every field, in order."""
 
 
 _abnormal = re.compile(rb"\A[/.]|/\Z|//|/\.").search
@@ -183,6 +186,8 @@ class _Reader:
         self.stream = stream
         self.lazy_content = isinstance(stream, PlainBlob)
         self.limits = limits
+        self.short_path = min(limits.name_bytes, limits.path_bytes)
+        """Paths up to this long can break neither length limit."""
         self.cancel = cancel
         self.warnings: list[str] = []
         self.by_path: dict[bytes, FileEntry] = {}
@@ -317,8 +322,7 @@ class _Reader:
                                      "it leaves the root with '..'.")
                 return
         assert path is not None
-        limits = self.limits
-        if len(path) > min(limits.name_bytes, limits.path_bytes):  # else nothing is too long
+        if len(path) > self.short_path:
             self._check_length(path, raw_path)
         if path:
             self.header_sizes += size
@@ -358,8 +362,10 @@ class _Reader:
             link, digest = self._hardlink(hardlink or b"", raw_path)
         elif kind is _CHAR or kind is _BLOCK:
             rdev = (la.entry_rdevmajor(p), la.entry_rdevminor(p))
-        fe = FileEntry(path, kind, mode & 0o7777, la.entry_uid(p), la.entry_gid(p), size,
-                       la.entry_mtime(p), link, digest, la.xattrs(p), rdev, False, offset)
+        xattrs = la.xattrs(p) if la.entry_xattr_count(p) else ()
+        fe = _new_entry(FileEntry, (path, kind, mode & 0o7777, la.entry_uid(p), la.entry_gid(p),
+                                    size, la.entry_mtime(p), link, digest, xattrs, rdev, False,
+                                    offset))
         by_path = self.by_path
         if path in by_path:
             self.shadowed.append(path)

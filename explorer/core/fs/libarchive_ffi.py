@@ -81,6 +81,7 @@ entry_symlink = _bind("entry_symlink", [_p], c_char_p, quick=True)
 entry_hardlink = _bind("entry_hardlink", [_p], c_char_p, quick=True)
 entry_rdevmajor = _bind("entry_rdevmajor", [_p], c_uint, quick=True)
 entry_rdevminor = _bind("entry_rdevminor", [_p], c_uint, quick=True)
+entry_xattr_count = _bind("entry_xattr_count", [_p], c_int, quick=True)
 entry_xattr_reset = _bind("entry_xattr_reset", [_p], c_int, quick=True)
 entry_xattr_next = _bind(
     "entry_xattr_next", [_p, POINTER(c_char_p), POINTER(_p), POINTER(c_size_t)], c_int
