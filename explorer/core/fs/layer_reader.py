@@ -264,6 +264,7 @@ class _Reader:
 
     def _entries(self, tar: _Archive) -> None:
         entry_p = la.entry_new()
+        numbers = la.numbers_reader(entry_p)  # (mtime, gid, size, uid) of each header
         next_header = la.read_next_header2
         limit = self.limits.entries_per_layer
         try:
@@ -285,7 +286,7 @@ class _Reader:
                     )
                 if count & 1023 == 0:
                     self.cancel.check()
-                self._entry(tar, entry_p)
+                self._entry(tar, entry_p, numbers)
         finally:
             la.entry_free(entry_p)
 
@@ -303,14 +304,15 @@ class _Reader:
             raise self._fail(tar)
         return h.digest()
 
-    def _entry(self, tar: _Archive, p: int) -> None:
+    def _entry(self, tar: _Archive, p: int, numbers: la.Numbers) -> None:
         """The per-entry hot path (runs ~20 k times a second per core): module constants
         instead of enum lookups, and the rare checks behind one cheap test each."""
         raw_path = la.entry_pathname(p)
         if raw_path is None:
             raw_path = la.entry_pathname_utf8(p) or b""
         pos = la.filter_bytes(tar.p, -1)  # where this entry's data starts
-        size = max(la.entry_size(p), 0)
+        mtime, gid, size, uid = numbers()
+        size = max(size, 0)
         start = la.read_header_position(tar.p)  # where its first header block starts
         if pos - start > BLOCK:  # more than its own header: extension headers
             self._check_extensions(raw_path, start, pos)
@@ -363,9 +365,8 @@ class _Reader:
         elif kind is _CHAR or kind is _BLOCK:
             rdev = (la.entry_rdevmajor(p), la.entry_rdevminor(p))
         xattrs = la.xattrs(p) if la.entry_xattr_count(p) else ()
-        fe = _new_entry(FileEntry, (path, kind, mode & 0o7777, la.entry_uid(p), la.entry_gid(p),
-                                    size, la.entry_mtime(p), link, digest, xattrs, rdev, False,
-                                    offset))
+        fe = _new_entry(FileEntry, (path, kind, mode & 0o7777, uid, gid, size, mtime, link,
+                                    digest, xattrs, rdev, False, offset))
         by_path = self.by_path
         if path in by_path:
             self.shadowed.append(path)
