@@ -52,8 +52,20 @@ _new_entry = tuple.__new__
 entry.  The tuple must list every field, in order."""
 
 
-_abnormal = re.compile(rb"\A[/.]|/\Z|//|/\.").search
-"""Matches the names ``normalize_layer_path`` might change; the common ones pass untouched."""
+_SLASH, _DOT = ord("/"), ord(".")
+_odd_part = re.compile(rb"//|/\.").search
+_has_wh = re.compile(rb"\.wh\.").search
+"""``b".wh." in path`` costs 0.6 µs in Python 3.11 (bytes ``in`` first tries the needle as
+an int, raising and clearing a TypeError); the regex 0.2 µs."""
+
+
+def _abnormal(p: bytes) -> bool:
+    """Whether ``normalize_layer_path`` might change ``p`` (a leading '/' or '.', a trailing
+    '/', '//' or '/.'); the common names pass untouched.  Byte tests and a two-way regex:
+    one regex with all four cases cost 1.9 µs per typical path (sre tries the alternatives
+    at every position), this 0.7 µs."""
+    return ((p != b"" and (p[0] == _SLASH or p[0] == _DOT or p[-1] == _SLASH))
+            or _odd_part(p) is not None)
 
 
 def normalize_layer_path(raw: bytes) -> bytes | None:
@@ -328,7 +340,7 @@ class _Reader:
             self._check_length(path, raw_path)
         if path:
             self.header_sizes += size
-        if b".wh." in path and self._marker(p, path, raw_path, size):
+        if _has_wh(path) and self._marker(p, path, raw_path, size):
             return
         mode = la.entry_mode(p)
         ftype = mode & _IFMT
