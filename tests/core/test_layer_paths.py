@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from explorer.core.fs.layer_reader import _abnormal, normalize_layer_path
+from explorer.core.fs.layer_paths import needs_normalizing, normalize_layer_path
 
 
 def _reference(raw: bytes) -> bytes | None:
@@ -67,5 +67,5 @@ def test_same_as_the_general_rule(parts: list[bytes]) -> None:
 @given(st.binary(max_size=12) | st.lists(st.sampled_from([b"", b".", b"a", b"/", b".wh."]),
                                           max_size=6).map(b"".join))
 def test_the_quick_test_is_the_one_regex(raw: bytes) -> None:
-    """``_abnormal`` is the single regex it replaced, written as cheaper byte tests."""
-    assert _abnormal(raw) == bool(re.search(rb"\A[/.]|/\Z|//|/\.", raw))
+    """``needs_normalizing`` is the single regex it replaced, written as cheaper byte tests."""
+    assert needs_normalizing(raw) == bool(re.search(rb"\A[/.]|/\Z|//|/\.", raw))

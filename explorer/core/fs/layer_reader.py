@@ -8,8 +8,6 @@ warnings are kept) and turns each header into a FileEntry.  Nothing touches the 
 from __future__ import annotations
 
 import ctypes
-import posixpath
-import re
 import threading
 from typing import Any
 
@@ -25,6 +23,7 @@ from explorer.core.fs import whiteout
 from explorer.core.fs.blob_stream import BlobStream, StreamDigests
 from explorer.core.fs.entry import EntryKind, FileEntry
 from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.layer_paths import has_wh, needs_normalizing, normalize_layer_path
 from explorer.core.fs.plain_blob import PlainBlob
 from explorer.core.image.model import LayerInfo
 from explorer.core.limits import DEFAULT_LIMITS, Limits
@@ -50,50 +49,6 @@ _NO_RDEV = (0, 0)
 _new_entry = tuple.__new__
 """``FileEntry(...)`` without its generated ``__new__`` (a Python call): 0.4 µs less per
 entry.  The tuple must list every field, in order."""
-
-
-_SLASH, _DOT = ord("/"), ord(".")
-_odd_part = re.compile(rb"//|/\.").search
-_has_wh = re.compile(rb"\.wh\.").search
-"""``b".wh." in path`` costs 0.6 µs in Python 3.11 (bytes ``in`` first tries the needle as
-an int, raising and clearing a TypeError); the regex 0.2 µs."""
-
-
-def _abnormal(p: bytes) -> bool:
-    """Whether ``normalize_layer_path`` might change ``p`` (a leading '/' or '.', a trailing
-    '/', '//' or '/.'); the common names pass untouched.  Byte tests and a two-way regex:
-    one regex with all four cases cost 1.9 µs per typical path (sre tries the alternatives
-    at every position), this 0.7 µs."""
-    return ((p != b"" and (p[0] == _SLASH or p[0] == _DOT or p[-1] == _SLASH))
-            or _odd_part(p) is not None)
-
-
-def normalize_layer_path(raw: bytes) -> bytes | None:
-    """``./a//b/`` -> ``a/b``; ``b""`` for the root; None when it would leave the root."""
-    p = raw
-    while p.startswith(b"./"):
-        p = p[2:]
-    p = p.lstrip(b"/")
-    if p.endswith(b"/") and not _abnormal(p[:-1]):
-        # ``dir/``, as most tars write directories: normpath would only drop the slash
-        # (no '.', '..' or empty part), and it costs 7 µs on one entry in ten.
-        return p[:-1]
-    if b"//" in p or b"/./" in p or b".." in p or p.endswith((b"/", b"/.")) or p == b".":
-        p = posixpath.normpath(b"/" + p).lstrip(b"/")
-        if p == b".":
-            p = b""
-        parts = raw.split(b"/")
-        if b".." in parts:
-            # Reject rather than clamp: '../x' is hostile however an engine reads it (C1).
-            depth = 0
-            for part in parts:
-                if part == b"..":
-                    depth -= 1
-                    if depth < 0:
-                        return None
-                elif part not in (b"", b"."):
-                    depth += 1
-    return p
 
 
 class _Archive:
@@ -329,7 +284,7 @@ class _Reader:
         if pos - start > BLOCK:  # more than its own header: extension headers
             self._check_extensions(raw_path, start, pos)
         path: bytes | None = raw_path[2:] if raw_path[:2] == b"./" else raw_path
-        if _abnormal(path):  # type: ignore[arg-type]
+        if needs_normalizing(path):  # type: ignore[arg-type]
             path = normalize_layer_path(raw_path)
             if path is None:
                 self.warnings.append(f"Layer {self.layer.index}: skipped {_shown(raw_path)!r}: "
@@ -340,7 +295,7 @@ class _Reader:
             self._check_length(path, raw_path)
         if path:
             self.header_sizes += size
-        if _has_wh(path) and self._marker(p, path, raw_path, size):
+        if has_wh(path) and self._marker(p, path, raw_path, size):
             return
         mode = la.entry_mode(p)
         ftype = mode & _IFMT
