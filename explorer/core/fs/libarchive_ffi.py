@@ -1,24 +1,46 @@
 """Direct ctypes bindings to the libarchive calls the layer reader needs.
 
-libarchive-c loads the library and finds it (honouring ``LIBARCHIVE``); we bind our own
-prototypes on a separate handle so warnings are returned to us (not logged) and so we can
-read xattrs and raw byte paths, which libarchive-c does not expose.
+We bind our own prototypes (not libarchive-c's) so warnings are returned to us (not logged)
+and so we can read xattrs and raw byte paths, which libarchive-c does not expose.  The
+library is the one libarchive-c would load (see ``_library``).
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import struct
 from collections.abc import Callable
 from ctypes import POINTER, c_char_p, c_int, c_int64, c_longlong, c_size_t, c_ssize_t, c_uint
 from ctypes import c_void_p as _p
 from typing import Any
 
-from libarchive import ffi as _lc_ffi
+SONAME = "libarchive.so.13"
+"""libarchive's soname since 3.0, what ``ctypes.util.find_library("archive")`` answers on
+Linux."""
 
-lib = ctypes.CDLL(_lc_ffi.libarchive_path)
-_quick = ctypes.PyDLL(_lc_ffi.libarchive_path)
+
+def _library() -> str:
+    """The library libarchive-c would load: ``LIBARCHIVE`` when set, else (on Linux) the
+    loader's ``libarchive.so.13``, else libarchive-c's own search.  Importing libarchive-c
+    just for this cost 25 ms at start-up: it binds its ~150 functions and runs
+    ``ldconfig -p`` in a subprocess to be told the soname."""
+    path = os.environ.get("LIBARCHIVE")
+    if path:
+        return path
+    try:
+        ctypes.CDLL(SONAME)
+    except OSError:
+        from libarchive import ffi  # other systems: libarchive-c's search
+
+        return str(ffi.libarchive_path)
+    return SONAME
+
+
+libarchive_path = _library()
+lib = ctypes.CDLL(libarchive_path)
+_quick = ctypes.PyDLL(libarchive_path)
 """The same library for calls that only read a struct field: these keep the GIL, because
 releasing and re-taking it costs more than the call, and with a hashing thread waiting for
 the GIL every release turns into a thread switch."""
