@@ -7,14 +7,17 @@ import gc
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.fs.content import fill_digests, shared_file_paths
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.layer_reader import DeferredCheck, read_layer
 from explorer.core.image.loader import Archive
 from explorer.core.image.model import Image
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
+
+if TYPE_CHECKING:
+    from explorer.core.analysis.index_cache import LayerIndexCache
 
 DEFAULT_WORKERS = 2
 SWITCH_INTERVAL = 0.0002
