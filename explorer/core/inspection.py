@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from explorer.core.analysis.efficiency import Efficiency, analyze_efficiency
-from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.analysis.indexing import index_layers, quick_gil_handoff
 from explorer.core.collector import collector_paused
 from explorer.core.fs.diff import DiffKind, DiffNode, LayerContext, diff_trees
@@ -17,6 +17,9 @@ from explorer.core.image.loader import Archive, open_archive
 from explorer.core.image.model import Image
 from explorer.core.limits import DEFAULT_LIMITS, Limits
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
+
+if TYPE_CHECKING:
+    from explorer.core.analysis.index_cache import LayerIndexCache
 
 
 @dataclass

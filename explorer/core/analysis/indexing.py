@@ -6,9 +6,8 @@ import contextlib
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
-from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.collector import collector_paused
 from explorer.core.fs.content import fill_digests, shared_file_paths
 from explorer.core.fs.layer_index import LayerIndex
@@ -16,6 +15,9 @@ from explorer.core.fs.layer_reader import DeferredCheck, read_layer
 from explorer.core.image.loader import Archive
 from explorer.core.image.model import Image
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
+
+if TYPE_CHECKING:
+    from explorer.core.analysis.index_cache import LayerIndexCache
 
 DEFAULT_WORKERS = 2
 SWITCH_INTERVAL = 0.0002
@@ -127,29 +129,50 @@ def _read(archive: Archive, image: Image, order: list[int], results: dict[int, L
           on_layer: Callable[[int, LayerIndex], None] | None) -> list[LayerIndex]:
     """Read the layers not in ``results`` on worker threads, then fill content digests."""
     linked = CancelToken(parent=cancel)  # cancelled by the user, or by a failing sibling
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="layer")
-    with quick_gil_handoff(), pool:
-        def job(i: int) -> LayerIndex:
-            index = read_layer(archive.source, image.layers[i], verify=verify,
-                               limits=archive.limits,
-                               progress=lambda n, t: report(i, n, t), cancel=linked,
-                               deferred=mine)
-            if on_layer is not None:
-                _announce(image, i, index, on_layer)
-            return index
+    todo = iter(order)  # largest first
+    lock = threading.Lock()
+    failures: dict[int, BaseException] = {}
 
-        futures = {pool.submit(job, i): i for i in order}
-        finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = [f for f in finished if f.exception() is not None]
-        if failed:
+    def job(i: int) -> LayerIndex:
+        index = read_layer(archive.source, image.layers[i], verify=verify,
+                           limits=archive.limits,
+                           progress=lambda n, t: report(i, n, t), cancel=linked,
+                           deferred=mine)
+        if on_layer is not None:
+            _announce(image, i, index, on_layer)
+        return index
+
+    def worker() -> None:
+        """Plain threads, not concurrent.futures: its import (with logging) cost 16 ms of
+        every start-up."""
+        while True:
+            with lock:
+                i = next(todo, None)
+                if i is None or failures:
+                    return
+            try:
+                results[i] = job(i)
+            except BaseException as exc:
+                with lock:
+                    if not failures:  # the first failure; the siblings' Cancelled follow it
+                        failures[i] = exc
+                linked.cancel()
+
+    threads = [threading.Thread(target=worker, name=f"layer_{n}", daemon=True)
+               for n in range(min(max(1, workers), len(order)))]
+    with quick_gil_handoff():
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                thread.join()
+        except BaseException:  # KeyboardInterrupt while waiting: stop the workers too
             linked.cancel()
-            wait(pending)
-            errors = sorted(failed, key=lambda f: futures[f])
-            exc = errors[0].exception()
-            assert exc is not None
-            raise exc
-        for future, i in futures.items():
-            results[i] = future.result()
+            for thread in threads:
+                thread.join()
+            raise
+    if failures:
+        raise next(iter(failures.values()))
     indexes = [results[unique[str(layer.diff_id)]] for layer in image.layers]
     return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
                         cancel=cancel)

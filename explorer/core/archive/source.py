@@ -11,7 +11,6 @@ import contextlib
 import os
 import posixpath
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
@@ -261,6 +260,8 @@ def open_source(
         progress(0, 0)
         return TarSource(path, index_tar(path, limits=limits, cancel=cancel))
     total = os.path.getsize(path)
+    import tempfile  # only for compressed archives: 7 ms to import (shutil, random, ...)
+
     fd, tmp = tempfile.mkstemp(prefix="outer-", suffix=".tar", dir=cache_dir())
     done = 0
 

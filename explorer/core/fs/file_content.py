@@ -23,7 +23,7 @@ from explorer.core.errors import Cancelled, ExplorerError
 from explorer.core.fs import libarchive_ffi as la
 from explorer.core.fs.blob_stream import BlobStream
 from explorer.core.fs.entry import EntryKind, FileEntry, display_path
-from explorer.core.fs.layer_reader import normalize_layer_path
+from explorer.core.fs.layer_paths import normalize_layer_path
 from explorer.core.inspection import Inspection
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
 

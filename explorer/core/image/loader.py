@@ -22,7 +22,6 @@ from explorer.core.image.docker_archive import (
     parse_manifest_json,
 )
 from explorer.core.image.model import Image, ImageRef, LayerInfo
-from explorer.core.image.oci_layout import list_layout, read_blob
 from explorer.core.limits import DEFAULT_LIMITS, Limits
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
@@ -144,6 +143,8 @@ def _classify(path: str, source: TarSource | DirSource, limits: Limits) -> Archi
     warnings = list(source.warnings)
     hidden: list[str] = []
     if has_oci:
+        from explorer.core.image.oci_layout import list_layout  # not needed by older archives
+
         listing = list_layout(source, limits=limits)
         warnings += listing.warnings
         hidden += listing.hidden
@@ -268,6 +269,8 @@ def load_image(archive: Archive, ref: ImageRef) -> Image:
     source, limits = archive.source, archive.limits
     warnings: list[str] = []
     if ref.config_descriptor is not None:
+        from explorer.core.image.oci_layout import read_blob
+
         raw = read_blob(source, ref.config_descriptor, cap=limits.blob_json, what="image config")
     else:
         raw = read_capped(source, ref.config_name, limits.blob_json, what="image config",
