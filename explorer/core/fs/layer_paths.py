@@ -27,10 +27,9 @@ def needs_normalizing(p: bytes) -> bool:
 
 def normalize_layer_path(raw: bytes) -> bytes | None:
     """``./a//b/`` -> ``a/b``; ``b""`` for the root; None when it would leave the root."""
-    p = raw
-    while p.startswith(b"./"):
-        p = p[2:]
-    p = p.lstrip(b"/")
+    p = raw.lstrip(b"/")
+    while p.startswith(b"./"):  # './', '/./', './/./': leading parts that name the root
+        p = p[2:].lstrip(b"/")
     if p.endswith(b"/") and not needs_normalizing(p[:-1]):
         # ``dir/``, as most tars write directories: normpath would only drop the slash
         # (no '.', '..' or empty part), and it costs 7 µs on one entry in ten.
