@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class Inspection:
+    """An image with its layers indexed; merged trees, changes and the analysis are
+    computed when first asked for and kept while the image is open."""
+
     archive: Archive
     image: Image
     indexes: list[LayerIndex]

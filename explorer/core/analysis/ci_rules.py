@@ -31,6 +31,8 @@ class Status(enum.Enum):
 
 @dataclass
 class RuleResult:
+    """One rule's verdict, worded as dive prints it."""
+
     key: str
     status: Status
     message: str = ""
@@ -38,6 +40,8 @@ class RuleResult:
 
 @dataclass
 class CiResult:
+    """Every rule's verdict on one image, and what the report prints with them."""
+
     results: list[RuleResult]
     misconfigured: bool
     config_line: str

@@ -27,6 +27,8 @@ from explorer.core.image.model import LayerInfo
 
 @dataclass(frozen=True)
 class _Cached:
+    """An index and whether its digests were verified when it was read."""
+
     index: LayerIndex
     verified: bool
 

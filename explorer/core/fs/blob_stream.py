@@ -36,6 +36,8 @@ Chunk = tuple[bytearray, int]
 
 @dataclass(frozen=True)
 class StreamDigests:
+    """What streaming a blob measured: its digest and size, and those of its plain tar."""
+
     blob_digest: Digest
     blob_size: int
     diff_id: Digest

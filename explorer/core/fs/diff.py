@@ -189,6 +189,8 @@ ADDED, REMOVED, UNCHANGED = DiffKind.ADDED, DiffKind.REMOVED, DiffKind.UNCHANGED
 
 @dataclass(frozen=True)
 class DiffSummary:
+    """Counts and bytes of one comparison, as the layer details show them."""
+
     added: int
     modified: int
     removed: int

@@ -16,6 +16,8 @@ UNKNOWN_COMMAND = "unknown command"
 
 @dataclass(frozen=True, slots=True)
 class Platform:
+    """What an image runs on, as an OCI index or image config names it."""
+
     os: str = ""
     architecture: str = ""
     variant: str = ""
@@ -28,6 +30,8 @@ class Platform:
 
 @dataclass(frozen=True, slots=True)
 class Descriptor:
+    """An OCI content descriptor: what a manifest or index says about a blob it names."""
+
     media_type: str
     digest: Digest
     size: int
@@ -41,6 +45,8 @@ class Descriptor:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
+    """One ``history`` entry of an image config (``empty_layer``: it made no layer)."""
+
     created: str = ""
     created_by: str = ""
     author: str = ""
