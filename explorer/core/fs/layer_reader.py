@@ -159,6 +159,9 @@ class _Reader:
         self.warnings: list[str] = []
         self.by_path: dict[bytes, FileEntry] = {}
         self.shadowed: list[bytes] = []
+        self.ints: dict[int, int] = {}
+        """Modes and mtimes seen: most entries share a handful, and an int above 256 is an
+        object of its own (32 bytes) each time it is made."""
         self.whiteouts: list[bytes] = []
         self.opaque: list[bytes] = []
         self.whiteout_sizes = 0
@@ -332,8 +335,12 @@ class _Reader:
         elif kind is _CHAR or kind is _BLOCK:
             rdev = (la.entry_rdevmajor(p), la.entry_rdevminor(p))
         xattrs = la.xattrs(p) if la.entry_xattr_count(p) else ()
-        fe = _new_entry(FileEntry, (path, kind, mode & 0o7777, uid, gid, size, mtime, link,
-                                    digest, xattrs, rdev, False, offset))
+        ints = self.ints  # one int object per distinct value: 64 bytes less per entry
+        perm = mode & 0o7777
+        perm = ints.setdefault(perm, perm)
+        fe = _new_entry(FileEntry, (path, kind, perm, uid, gid, size,
+                                    ints.setdefault(mtime, mtime), link, digest, xattrs, rdev,
+                                    False, offset))
         by_path = self.by_path
         if path in by_path:
             self.shadowed.append(path)
