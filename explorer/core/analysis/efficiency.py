@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from explorer.core.analysis.dive_stack import FlatStack, LayerTree, layer_nodes, layer_tree
-from explorer.core.analysis.gosort import go_sort
+from explorer.core.analysis.gosort import go_sort_by_key
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.union import UnionTree
 from explorer.core.fs.whiteout import PREFIX, whiteout_name
@@ -221,7 +221,7 @@ def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
             below = stacked.upto(current - 1) if current > 0 else stacked.layer0()
             _walk_unordered(layer, below, uses)
     ordered = uses.path_uses()
-    go_sort(ordered, lambda a, b: a.size < b.size)  # dive's sort.Sort: same tie order
+    go_sort_by_key(ordered, lambda use: use.size)  # dive's sort.Sort: same tie order
     ordered.reverse()
     return uses.score(), ordered
 
