@@ -17,6 +17,7 @@ from explorer.core.archive.compression import Compression
 from explorer.core.digest import Digest
 from explorer.core.fs.entry import EntryKind, FileEntry
 from explorer.core.fs.layer_index import LayerIndex
+from explorer.core.fs.union import UnionStack
 
 _NAMES = [b"a", b"b", b"-", b"a-b", b"ab", b"\x01", b"x y", b".wh.", b".wh.a", b".wh..wh.z"]
 _DIGEST = Digest.of_bytes(b"")
@@ -103,3 +104,16 @@ def test_a_whiteout_meeting_its_own_layer_takes_the_ordered_walk() -> None:
     index = LayerIndex((entry,), (b"a",), (), (), _DIGEST, 0, _DIGEST, 0, Compression.NONE)
     assert layer_tree(index) is None
     assert layer_tree(index.__class__(**{**index.__dict__, "whiteouts": (b"c",)})) is not None
+
+
+@settings(max_examples=100)
+@given(layers=_layers(), repeat_base=st.booleans())
+def test_reclaimable_bytes_are_what_layers_store_and_the_top_does_not_show(
+        layers: list[LayerIndex], repeat_base: bool) -> None:
+    if repeat_base:
+        layers = [*layers, layers[0]]
+    top = UnionStack(layers).top
+    shown = {(node.layer, id(node.entry)) for _path, node in top.walk()}
+    hidden = sum(entry.size for layer, index in enumerate(layers) for entry in index.entries
+                 if entry.kind is not EntryKind.DIR and (layer, id(entry)) not in shown)
+    assert efficiency.reclaimable_bytes(layers, top) == hidden

@@ -16,11 +16,13 @@ from itertools import chain
 
 from explorer.core.analysis.dive_stack import FlatStack, LayerTree, layer_nodes, layer_tree
 from explorer.core.analysis.gosort import go_sort_by_key
+from explorer.core.fs.entry import EntryKind
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.union import UnionTree
 from explorer.core.fs.whiteout import PREFIX, whiteout_name
 
 _DOUBLE_SEP = b"/.wh..wh."
+_DIR = EntryKind.DIR
 
 
 @dataclass
@@ -267,18 +269,21 @@ def _walk_in_order(index: LayerIndex, current: int, stacked: _Stacked, uses: _Us
 
 def reclaimable_bytes(indexes: list[LayerIndex], top: UnionTree) -> int:
     """Bytes of regular files stored in some layer but invisible in the final filesystem."""
-    visible: set[tuple[int, int]] = set()
-    stack = [top.root]
-    while stack:
-        node = stack.pop()
-        visible.add((node.layer, id(node.entry)))
-        if node.children:
-            stack.extend(node.children.values())
+    shown: dict[int, set[int]] = {}
+    """Layer number -> ids of its entries that the final tree shows."""
+    level = [top.root]
+    while level:  # breadth first: a level at a time is cheaper than a node at a time
+        for node in level:
+            ids = shown.get(node.layer)
+            if ids is None:
+                ids = shown[node.layer] = set()
+            ids.add(id(node.entry))
+        level = [child for node in level if node.children for child in node.children.values()]
     total = 0
     for layer_no, index in enumerate(indexes):
-        for entry in index.entries:
-            if entry.size and not entry.is_dir and (layer_no, id(entry)) not in visible:
-                total += entry.size
+        ids = shown.get(layer_no, set())
+        total += sum([e.size for e in index.entries
+                      if e.size and e.kind is not _DIR and id(e) not in ids])
     return total
 
 
