@@ -10,9 +10,8 @@ filesystem cannot see (shadowed or deleted), i.e. what squashing would save.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import chain
 
 from explorer.core.analysis.dive_stack import FlatStack, LayerTree, layer_nodes, layer_tree
 from explorer.core.analysis.gosort import go_sort_by_key
@@ -25,7 +24,7 @@ _DOUBLE_SEP = b"/.wh..wh."
 _DIR = EntryKind.DIR
 
 
-@dataclass
+@dataclass(slots=True)
 class PathUse:
     """One path seen in more than one layer: how often, and the bytes all copies take."""
 
@@ -119,22 +118,15 @@ class _Uses:
 
     def add(self, path: bytes, size: int) -> None:
         """One more copy (a path's second makes it a match)."""
-        self.matches.extend(self._add_all([(path, size)]))
+        self.matches.extend(self.add_all([path], {path: size}))
 
-    def add_layer(self, copies: Iterable[tuple[bytes, int]],
-                  order: Callable[[bytes], bytes] | None = None) -> None:
-        """``add`` for one layer's (path, size) copies, all of different paths: the new
-        matches come in name order (of ``order(path)``, dive's name for the path, if given),
-        as dive's walk meets them."""
-        new = self._add_all(copies)
-        new.sort(key=_component_key if order is None else lambda p: _component_key(order(p)))
-        self.matches.extend(new)
-
-    def _add_all(self, copies: Iterable[tuple[bytes, int]]) -> list[bytes]:
-        """Count the copies; the paths that have just got their second."""
+    def add_all(self, paths: list[bytes], sizes: Mapping[bytes, int]) -> list[bytes]:
+        """Count a copy of ``sizes[path]`` bytes of each path (all different); the paths
+        that have just got their second copy, in no particular order."""
         uses = self.uses
         new = []
-        for path, size in copies:
+        for path in paths:
+            size = sizes[path]
             use = uses.get(path)
             if use is None or not use[0]:
                 uses[path] = [1, size, size]
@@ -218,7 +210,9 @@ def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
         if layer is None:
             _walk_in_order(index, current, stacked, uses)
         elif not layer.whiteouts:
-            uses.add_layer(_sized(layer.leaves, layer.sizes))
+            new = uses.add_all(layer.leaves, layer.sizes)
+            new.sort(key=_component_key)  # the order dive's walk meets them in
+            uses.matches.extend(new)
         else:
             below = stacked.upto(current - 1) if current > 0 else stacked.layer0()
             _walk_unordered(layer, below, uses)
@@ -228,27 +222,26 @@ def dive_efficiency(indexes: list[LayerIndex]) -> tuple[float, list[PathUse]]:
     return uses.score(), ordered
 
 
-def _sized(paths: list[bytes], sizes: dict[bytes, int]) -> Iterable[tuple[bytes, int]]:
-    return zip(paths, map(sizes.__getitem__, paths), strict=True)
-
-
 def _walk_unordered(layer: LayerTree, below: FlatStack, uses: _Uses) -> None:
     """A layer with whiteouts, counted as dive's ordered walk counts it."""
     leaves = layer.leaves
-    whiteouts: Iterable[tuple[bytes, bytes]] = layer.whiteouts.items()
-    missing = [node for node, target in whiteouts if not below.has(target)]
+    whiteouts = layer.whiteouts
+    missing = [node for node, target in whiteouts.items() if not below.has(target)]
     if missing:
-        # dive's walk stops at the first missing target: only what comes before it counts.
+        # dive's walk stops at the first missing target, recording that path with no copy:
+        # only what comes before it counts.
         stop = min(missing, key=_component_key)
+        uses.touch(whiteouts[stop])
         cut = _component_key(stop)
         leaves = [p for p in leaves if _component_key(p) < cut]
-        whiteouts = [(n, t) for n, t in whiteouts if _component_key(n) < cut]
-    node_of = {target: node for node, target in whiteouts}
-    uses.add_layer(chain(_sized(leaves, layer.sizes),
-                         ((target, below.whiteout_size(target)) for target in node_of)),
-                   lambda path: node_of.get(path, path))
-    if missing:
-        uses.touch(layer.whiteouts[stop])
+        whiteouts = {n: t for n, t in whiteouts.items() if _component_key(n) < cut}
+    new = uses.add_all(leaves, layer.sizes)
+    if whiteouts:
+        sizes = {target: below.whiteout_size(target) for target in whiteouts.values()}
+        node_of = {target: node for node, target in whiteouts.items()}
+        new += [node_of[target] for target in uses.add_all(list(sizes), sizes)]
+    new.sort(key=_component_key)  # by dive's names (a whiteout's node): the order it meets them
+    uses.matches.extend([layer.whiteouts.get(p, p) for p in new])
 
 
 def _walk_in_order(index: LayerIndex, current: int, stacked: _Stacked, uses: _Uses) -> None:
