@@ -30,8 +30,13 @@ class Inspection:
 
     @property
     def efficiency(self) -> Efficiency:
+        """Computed once, with the cyclic collector paused: the analysis makes a few hundred
+        thousand small containers on a big image, and with the image's millions of objects
+        alive the collector's passes took a third of its time."""
         if self._efficiency is None:
-            self._efficiency = analyze_efficiency(self.indexes, self.stack.top)
+            top = self.stack.top
+            with quick_gil_handoff():
+                self._efficiency = analyze_efficiency(self.indexes, top)
         return self._efficiency
 
     @property

@@ -1,23 +1,31 @@
-"""The efficiency walk may count a layer in any order and stack it in bulk (``layer_tree``);
-its figures must equal dive's ordered walk (``layer_tree`` disabled) on any layer stack.
+"""The efficiency analysis beyond dive's own figures (test_dive_oracle.py checks those).
 
-Layer indexes are built directly, so names the layer reader never lets through (``.wh.``
-prefixes, AUFS ``.wh..wh.`` names, a whiteout and an entry on one path) are covered too.
+The walk may count a layer in any order and stack it in bulk (``layer_tree``); its figures
+must equal dive's ordered walk (``layer_tree`` disabled) on any layer stack.  Layer indexes
+are built directly, so names the layer reader never lets through (``.wh.`` prefixes, AUFS
+``.wh..wh.`` names, a whiteout and an entry on one path) are covered too.  Reclaimable bytes
+and the collector pause are stated here as well.
 """
 
 from __future__ import annotations
+
+import gc
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from explorer.core import inspection
 from explorer.core.analysis import efficiency
 from explorer.core.analysis.dive_stack import FlatStack, layer_nodes, layer_tree
 from explorer.core.archive.compression import Compression
 from explorer.core.digest import Digest
 from explorer.core.fs.entry import EntryKind, FileEntry
 from explorer.core.fs.layer_index import LayerIndex
-from explorer.core.fs.union import UnionStack
+from explorer.core.fs.union import UnionStack, UnionTree
+from explorer.core.inspection import inspect_path
+from tests.core.factories import DockerArchive
 
 _NAMES = [b"a", b"b", b"-", b"a-b", b"ab", b"\x01", b"x y", b".wh.", b".wh.a", b".wh..wh.z"]
 _DIGEST = Digest.of_bytes(b"")
@@ -117,3 +125,21 @@ def test_reclaimable_bytes_are_what_layers_store_and_the_top_does_not_show(
     hidden = sum(entry.size for layer, index in enumerate(layers) for entry in index.entries
                  if entry.kind is not EntryKind.DIR and (layer, id(entry)) not in shown)
     assert efficiency.reclaimable_bytes(layers, top) == hidden
+
+
+def test_the_analysis_runs_with_the_collector_paused_and_resumes_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+
+    def analyze(indexes: list[LayerIndex], top: UnionTree) -> efficiency.Efficiency:
+        seen.append(gc.isenabled())
+        return efficiency.analyze_efficiency(indexes, top)
+
+    monkeypatch.setattr(inspection, "analyze_efficiency", analyze)
+    path = DockerArchive([[("a", b"1", "file")], [("a", b"22", "file")]],
+                         compression="gzip").write(tmp_path / "i.tar")
+    assert gc.isenabled()
+    with inspect_path(str(path)) as ins:
+        assert ins.efficiency.wasted == 3
+    assert seen == [False]
+    assert gc.isenabled()
