@@ -83,7 +83,7 @@ def layer_tree(index: LayerIndex) -> LayerTree | None:
     entries = index.entries
     sizes = {e.path: e.size for e in entries}
     if len(sizes) < len(entries):
-        return None  # a repeated path: what counts would depend on which came last
+        return None  # a path twice (an index holds each once): left to the ordered walk
     dirs = {e.path for e in entries if e.kind is _DIR}
     whiteouts: dict[bytes, bytes] = {}
     for path in index.whiteouts:
