@@ -39,12 +39,16 @@ class Inspection:
 
     @property
     def efficiency(self) -> Efficiency:
+        """Computed once, with the cyclic collector paused: the analysis makes a few hundred
+        thousand small containers on a big image, and with the image's millions of objects
+        alive the collector's passes took a third of its time."""
         if self._efficiency is None:
             cache = self.analysis_cache
             found = cache.efficiency(self.indexes) if cache is not None else None
             if found is None:
+                top = self.stack.top  # (built with the collector paused too)
                 with collector_paused():
-                    found = analyze_efficiency(self.indexes, self.stack.top)
+                    found = analyze_efficiency(self.indexes, top)
                 if cache is not None:
                     cache.keep_efficiency(self.indexes, found)
             self._efficiency = found

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.core.analysis.gosort import go_sort
+from explorer.core.analysis.gosort import go_sort, go_sort_by_key
 
 _MASK64 = (1 << 64) - 1
 
@@ -219,6 +219,23 @@ def test_sorts_random_inputs(n: int) -> None:
         assert sorted(order) == list(range(n))
         got = [keys[i] for i in order]
         assert got == sorted(keys)
+
+
+@pytest.mark.parametrize("index", range(len(_GOLDEN_IDS)))
+def test_by_key_matches_go_golden_orders(index: int) -> None:
+    items = list(enumerate(_GOLDEN_INPUTS[index]))
+    go_sort_by_key(items, lambda item: item[1])
+    assert [i for i, _ in items] == list(_GOLDEN_IDS[index])
+
+
+@pytest.mark.parametrize("n", _SIZES)
+def test_by_key_sorts_as_go_sort_does(n: int) -> None:
+    rng = random.Random(7000 + n)
+    for _ in range(3):
+        keys = _random_keys(rng, n)
+        items = list(enumerate(keys))
+        go_sort_by_key(items, lambda item: item[1])
+        assert [i for i, _ in items] == _go_order(keys)
 
 
 def test_sorts_plain_values_in_place() -> None:

@@ -14,11 +14,15 @@ everything below it and (re)setting every other node's size and type, implicit o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from explorer.core.fs.entry import EntryKind
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.fs.whiteout import PREFIX, whiteout_name
 
 _DOUBLE = b".wh..wh."
+_DIR = EntryKind.DIR
 _DOUBLE_SEP = b"/.wh..wh."
 
 Node = tuple[bytes, int, bool, bool]
@@ -27,6 +31,18 @@ Node = tuple[bytes, int, bool, bool]
 
 def layer_nodes(index: LayerIndex) -> list[Node]:
     """Every node of the layer's dive tree, in dive's child-first, by-name visiting order."""
+    nodes = _node_map(index)
+    for path in list(nodes):
+        parent = path.rpartition(b"/")[0]
+        while parent and parent not in nodes:
+            nodes[parent] = (0, False, False)
+            parent = parent.rpartition(b"/")[0]
+    order = sorted(nodes, key=_post_order_key)
+    return [(p, *nodes[p]) for p in order]
+
+
+def _node_map(index: LayerIndex) -> dict[bytes, tuple[int, bool, bool]]:
+    """The layer's named nodes, path -> (size, is_dir, is_whiteout), without implicit parents."""
     nodes: dict[bytes, tuple[int, bool, bool]] = {}
     for entry in index.entries:
         cut = (b"/" + entry.path).find(_DOUBLE_SEP)
@@ -39,13 +55,63 @@ def layer_nodes(index: LayerIndex) -> list[Node]:
     for directory in index.opaque_dirs:
         if directory:
             nodes.setdefault(directory, (0, False, False))
-    for path in list(nodes):
-        parent = path.rpartition(b"/")[0]
-        while parent and parent not in nodes:
-            nodes[parent] = (0, False, False)
-            parent = parent.rpartition(b"/")[0]
-    order = sorted(nodes, key=_post_order_key)
-    return [(p, *nodes[p]) for p in order]
+    return nodes
+
+
+@dataclass(frozen=True)
+class LayerTree:
+    """One layer's dive tree as flat maps, for a layer whose visiting order does not matter.
+
+    dive visits a layer child-first by name, and that order decides the outcome only when a
+    whiteout of the layer meets a path the same layer holds (or at an AUFS ``.wh..wh.`` name,
+    which dive drops).  Without such a meeting the layer may be stacked in bulk and its leaves
+    counted in any order, which spares sorting every layer's paths."""
+
+    sizes: dict[bytes, int]
+    """Every node that is not a whiteout (implicit parents too) -> its size."""
+    dirs: set[bytes]
+    """The nodes of ``sizes`` that dive takes for directories."""
+    whiteouts: dict[bytes, bytes]
+    """Whiteout node (``a/.wh.b``) -> the path it deletes (``a/b``); all are leaves."""
+    leaves: list[bytes]
+    """The nodes of ``sizes`` that are leaves, in no particular order."""
+
+
+def layer_tree(index: LayerIndex) -> LayerTree | None:
+    """The layer's dive tree (the nodes ``layer_nodes`` lists, unordered), or None when the
+    order matters (see ``LayerTree``): then only dive's ordered walk gives its answers."""
+    entries = index.entries
+    sizes = {e.path: e.size for e in entries}
+    if len(sizes) < len(entries):
+        return None  # a path twice (an index holds each once): left to the ordered walk
+    dirs = {e.path for e in entries if e.kind is _DIR}
+    whiteouts: dict[bytes, bytes] = {}
+    for path in index.whiteouts:
+        parent, _, name = path.rpartition(b"/")
+        if parent:
+            node, target = parent + b"/" + PREFIX + name, parent + b"/" + name
+        else:
+            node, target = PREFIX + name, name
+        if node not in sizes:  # as whiteout_name(path), and back as dive reads it
+            whiteouts[node] = target
+    for directory in index.opaque_dirs:
+        if directory and directory not in sizes and directory not in whiteouts:
+            sizes[directory] = 0
+    parents = {p.rpartition(b"/")[0] for p in sizes}
+    parents.update(p.rpartition(b"/")[0] for p in whiteouts)
+    missing = parents - sizes.keys()
+    while missing:
+        missing.discard(b"")
+        sizes.update(dict.fromkeys(missing, 0))
+        above = {p.rpartition(b"/")[0] for p in missing}
+        parents |= above
+        missing = above - sizes.keys()
+    if (b"" in sizes
+            or _DOUBLE in b"\0".join(sizes) or _DOUBLE in b"\0".join(whiteouts)  # AUFS names
+            or not parents.isdisjoint(whiteouts)  # a whiteout with something below it
+            or not sizes.keys().isdisjoint(whiteouts.values())):  # deleting its own layer's
+        return None
+    return LayerTree(sizes, dirs, whiteouts, [p for p in sizes if p not in parents])
 
 
 def _post_order_key(path: bytes) -> bytes:
@@ -59,13 +125,14 @@ class FlatStack:
 
     def __init__(self) -> None:
         self.size: dict[bytes, int] = {}
-        self.is_dir: dict[bytes, bool] = {}
+        self.dirs: set[bytes] = set()
+        """The paths dive takes for directories."""
         self.kids: dict[bytes, set[bytes]] = {b"": set()}
 
     def copy(self) -> FlatStack:
         twin = FlatStack()
         twin.size = dict(self.size)
-        twin.is_dir = dict(self.is_dir)
+        twin.dirs = set(self.dirs)
         twin.kids = {k: set(v) for k, v in self.kids.items()}
         return twin
 
@@ -77,37 +144,73 @@ class FlatStack:
             tree.add_path(path, size, is_dir)
         return tree
 
+    @classmethod
+    def of_layer_tree(cls, layer: LayerTree) -> FlatStack:
+        """``of_layer`` in bulk: the whiteouts stay as literal (empty) nodes."""
+        tree = cls()
+        tree.merge({**layer.sizes, **dict.fromkeys(layer.whiteouts, 0)}, layer.dirs, ())
+        return tree
+
+    def stack_layer_tree(self, layer: LayerTree) -> None:
+        """``stack`` in bulk."""
+        self.merge(layer.sizes, layer.dirs, layer.whiteouts.values())
+
+    def merge(self, sizes: dict[bytes, int], dirs: set[bytes], deleted: Iterable[bytes]) -> None:
+        """Remove ``deleted``, then add or reset the nodes of ``sizes`` (``dirs`` the
+        directories among them).  The nodes must hold their parents, nothing below a deleted
+        path and no AUFS name: then the order of these steps is immaterial."""
+        for path in deleted:
+            self.remove(path)
+        size = self.size
+        fresh = [p for p in sizes if p not in size]
+        size.update(sizes)
+        self.dirs.difference_update(sizes)
+        self.dirs.update(dirs)
+        kids = self.kids
+        for path in fresh:
+            parent, _, name = path.rpartition(b"/")
+            siblings = kids.get(parent)
+            if siblings is None:
+                kids[parent] = {name}
+            else:
+                siblings.add(name)
+
     def add_path(self, path: bytes, size: int, is_dir: bool) -> None:
-        if path in self.size:  # the usual case when stacking: only the values change
-            self.size[path] = size
-            self.is_dir[path] = is_dir
-            return
-        parent = b""
-        parts = path.split(b"/")
-        last = len(parts) - 1
-        for i, name in enumerate(parts):
-            child = parent + b"/" + name if parent else name
-            if child not in self.size:
-                if name.startswith(_DOUBLE):
-                    return  # dive drops AUFS names and everything below them
-                self.size[child] = 0
-                self.is_dir[child] = False
-                self.kids.setdefault(parent, set()).add(name)
-            if i == last:
-                self.size[child] = size
-                self.is_dir[child] = is_dir
-            parent = child
+        if path not in self.size:
+            parent = b""
+            for name in path.split(b"/"):
+                child = parent + b"/" + name if parent else name
+                if child not in self.size:
+                    if name.startswith(_DOUBLE):
+                        return  # dive drops AUFS names and everything below them
+                    self.size[child] = 0  # not a directory, until set below
+                    self.kids.setdefault(parent, set()).add(name)
+                parent = child
+            path = parent  # as the walk spells it (a leading "/" is lost)
+        self.size[path] = size
+        if is_dir:
+            self.dirs.add(path)
+        else:
+            self.dirs.discard(path)
 
     def remove(self, path: bytes) -> None:
-        if path not in self.size:
+        size = self.size
+        if path not in size:
             return
         parent, _, name = path.rpartition(b"/")
-        self.kids.get(parent, set()).discard(name)
-        stack = [path]
+        siblings = self.kids.get(parent)
+        if siblings is not None:
+            siblings.discard(name)
+        del size[path]
+        self.dirs.discard(path)
+        below = self.kids.pop(path, None)
+        if not below:
+            return  # the usual case: a file
+        stack = [path + b"/" + child for child in below]
         while stack:
             p = stack.pop()
-            self.size.pop(p, None)
-            self.is_dir.pop(p, None)
+            size.pop(p, None)
+            self.dirs.discard(p)
             for child in self.kids.pop(p, ()):
                 stack.append(p + b"/" + child)
 
@@ -127,7 +230,7 @@ class FlatStack:
     def whiteout_size(self, path: bytes) -> int:
         """What dive counts for deleting ``path``: a directory's own size plus everything
         below it (files and directories alike); a file's whiteout counts 0."""
-        if not self.is_dir.get(path, False):
+        if path not in self.dirs:
             return 0
         total = self.size[path]
         stack = [path]
