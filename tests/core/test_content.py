@@ -75,3 +75,29 @@ def test_a_hardlink_to_a_hashed_file_gets_its_hash_even_when_only_the_file_is_sh
         entries = {e.path: e for e in ins.indexes[1].entries}
     assert entries[b"etc/a.conf"].digest is not None
     assert entries[b"etc/link"].digest == entries[b"etc/a.conf"].digest
+
+
+@pytest.mark.parametrize(("group_bytes", "group_gap"), [(1 << 20, 16 << 10), (2048, 1024), (1, 0)])
+def test_neighbouring_files_hashed_from_one_read_get_their_own_digests(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, group_bytes: int,
+        group_gap: int) -> None:
+    """Runs of small shared files are read at once (whatever the run's limits), and each
+    still gets the digest of its own bytes, the same as a gzip layer hashed while read."""
+    from explorer.core.fs import content
+
+    monkeypatch.setattr(content, "GROUP_BYTES", group_bytes)
+    monkeypatch.setattr(content, "GROUP_GAP", group_gap)
+    files = [(f"d/f{i:03d}", bytes([i]) * (i * 7 % 300), "file") for i in range(120)]
+    big = [("d/big", b"B" * 70_000, "file")]
+    lower = [("d", None, "dir"), *files[:60], *big, *files[60:]]
+    upper = [("d", None, "dir"), *[(p, data + b"!", k) for p, data, k in files[::3]], *big]
+    plain = DockerArchive([lower, upper]).write(tmp_path / "plain.tar")
+    gz = OciArchive([lower, upper], compression="gzip").write(tmp_path / "gz.tar")
+    with inspect_path(str(plain)) as a, inspect_path(str(gz)) as b:
+        for ours, theirs in zip(a.indexes, b.indexes, strict=True):
+            hashed = {e.path: e.digest for e in ours.entries if e.digest is not None}
+            want = {e.path: e.digest for e in theirs.entries}
+            assert len(hashed) == 41, "the 40 shared small files and the big one"
+            assert all(want[path] == digest for path, digest in hashed.items())
+        kinds = {n.path: n.kind for n in a.layer_changes(1).walk()}
+    assert kinds[b"d/f003"] is DiffKind.MODIFIED and kinds[b"d/big"] is DiffKind.UNCHANGED

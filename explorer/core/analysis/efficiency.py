@@ -36,6 +36,8 @@ class PathUse:
 
 @dataclass(frozen=True)
 class Efficiency:
+    """dive's figures for one image, and our reclaimable bytes."""
+
     score: float
     size: int
     """Total image size: the sum of layer sizes."""

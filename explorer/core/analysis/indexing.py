@@ -174,8 +174,9 @@ def _read(archive: Archive, image: Image, order: list[int], results: dict[int, L
     if failures:
         raise next(iter(failures.values()))
     indexes = [results[unique[str(layer.diff_id)]] for layer in image.layers]
-    return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
-                        cancel=cancel)
+    with collector_paused():  # a new entry for every shared file
+        return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
+                            cancel=cancel)
 
 
 def _announce(image: Image, i: int, index: LayerIndex,

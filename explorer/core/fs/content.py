@@ -8,8 +8,9 @@ unchanged?).  ``fill_digests`` hashes exactly those, reading each at its recorde
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 import xxhash
@@ -21,6 +22,10 @@ from explorer.core.image.model import LayerInfo
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken
 
 CHUNK = 1 << 20
+GROUP_BYTES = 1 << 20
+"""Most bytes one read of neighbouring files covers."""
+GROUP_GAP = 16 << 10
+"""Bytes between two files that one read still spans (rather than reading twice)."""
 _FILE, _HARDLINK = EntryKind.FILE, EntryKind.HARDLINK
 _FILES = (_FILE, _HARDLINK)
 
@@ -92,12 +97,11 @@ def _fill(source: Source, layer: LayerInfo, index: LayerIndex, paths: set[bytes]
     digests: dict[bytes, bytes] = {}
     with source.open(layer.blob_name) as window:
         fd, start, length = _region(window)
-        for count, entry in enumerate(sorted(want, key=lambda e: e.data_offset)):
-            if count & 1023 == 0:
-                cancel.check()
-            digest = _hash_at(fd, start, length, entry.data_offset, entry.size)
-            digests[entry.path] = digest
-            updated[position[entry.path]] = _with_digest(entry, digest)
+        for group in _groups(sorted(want, key=lambda e: e.data_offset)):
+            cancel.check()
+            for entry, digest in _hash_group(fd, start, length, group):
+                digests[entry.path] = digest
+                updated[position[entry.path]] = _with_digest(entry, digest)
     for i in links:
         linked = digests.get(entries[i].link)
         if linked is not None:
@@ -115,11 +119,53 @@ def _region(window: BinaryIO) -> tuple[int, int, int]:
     return fd, 0, os.fstat(fd).st_size
 
 
+_new_entry = functools.partial(tuple.__new__, FileEntry)
+
+
 def _with_digest(entry: FileEntry, digest: bytes) -> FileEntry:
-    # Positional construction: ``_replace`` costs 2.5 µs per entry, this under 1 µs.
-    return FileEntry(entry.path, entry.kind, entry.mode, entry.uid, entry.gid, entry.size,
-                     entry.mtime, entry.link, digest, entry.xattrs, entry.rdev, entry.implicit,
-                     entry.data_offset)
+    # From the tuple's own slices, concatenated (faster than unpacking them): ``_replace``
+    # costs 2.5 µs per entry, naming every field 1.3 µs, this 0.9 µs.
+    return _new_entry(entry[:8] + (digest,) + entry[9:])  # noqa: RUF005
+
+
+def _groups(files: list[FileEntry]) -> Iterator[list[FileEntry]]:
+    """Files (sorted by offset) in runs that one read covers: at most ``GROUP_BYTES`` from
+    the first byte to the last, with gaps under ``GROUP_GAP`` (a many-layer image hashes
+    hundreds of thousands of small neighbours; one ``pread`` each was most of the time)."""
+    group: list[FileEntry] = []
+    first = end = 0
+    for entry in files:
+        offset = entry.data_offset
+        if group and (offset - end > GROUP_GAP or offset + entry.size - first > GROUP_BYTES):
+            yield group
+            group = []
+        if not group:
+            first = offset
+        group.append(entry)
+        end = offset + entry.size
+    if group:
+        yield group
+
+
+def _hash_group(fd: int, start: int, length: int, group: list[FileEntry]
+                ) -> Iterator[tuple[FileEntry, bytes]]:
+    """Each file of ``group`` with its digest, from one read when the group is small."""
+    if len(group) == 1:
+        entry = group[0]
+        yield entry, _hash_at(fd, start, length, entry.data_offset, entry.size)
+        return
+    first = group[0].data_offset
+    last = group[-1]
+    span = last.data_offset + last.size - first
+    if first + span > length:
+        raise OSError(f"the layer blob ends inside a file at byte {length}")
+    data = memoryview(os.pread(fd, span, start + first))
+    if len(data) != span:
+        raise OSError(f"the layer blob ends inside a file at byte {first + len(data)}")
+    digest = xxhash.xxh3_128_digest
+    for entry in group:
+        at = entry.data_offset - first
+        yield entry, digest(data[at:at + entry.size])
 
 
 def _hash_at(fd: int, start: int, length: int, offset: int, size: int) -> bytes:
