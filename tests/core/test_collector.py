@@ -73,3 +73,12 @@ def test_merged_trees_are_built_with_the_collector_paused(
     monkeypatch.setattr(union, "apply_layer", watching)
     UnionStack(LAYERS).top  # noqa: B018
     assert seen == [False, False, False] and gc.isenabled()
+
+
+def test_what_was_built_during_the_pause_is_frozen_not_walked_by_the_next_collection(
+        ) -> None:
+    before = gc.get_freeze_count()
+    with collector_paused():
+        built = [[i] for i in range(10_000)]
+    assert gc.get_freeze_count() >= before + len(built)
+    assert not any(gc.is_tracked(x) and x in gc.get_objects(generation=0) for x in built[:3])

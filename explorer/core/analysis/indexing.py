@@ -96,13 +96,14 @@ def index_layers(
         unique.setdefault(str(layer.diff_id), layer.index)
     results: dict[int, LayerIndex] = {}
     if cache is not None:
-        for i in unique.values():
-            hit = cache.get(archive.source, image.layers[i], verify=verify)
-            if hit is not None:
-                results[i] = hit
-                report(i, sizes[i], total)
-                if on_layer is not None:
-                    _announce(image, i, hit, on_layer)
+        with quick_gil_handoff():  # decoding a big cached layer must not stall the window
+            for i in unique.values():
+                hit = cache.get(archive.source, image.layers[i], verify=verify)
+                if hit is not None:
+                    results[i] = hit
+                    report(i, sizes[i], total)
+                    if on_layer is not None:
+                        _announce(image, i, hit, on_layer)
     order = sorted((i for i in unique.values() if i not in results), key=lambda i: -sizes[i])
     # A cache keeps only verified indexes, so with one nothing is deferred.
     mine: list[DeferredCheck] | None = [] if deferred is not None and cache is None else None
