@@ -175,7 +175,7 @@ def _read(archive: Archive, image: Image, order: list[int], results: dict[int, L
     if failures:
         raise next(iter(failures.values()))
     indexes = [results[unique[str(layer.diff_id)]] for layer in image.layers]
-    with collector_paused():  # a new entry for every shared file
+    with quick_gil_handoff():  # a new entry for every shared file
         return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
                             cancel=cancel)
 
