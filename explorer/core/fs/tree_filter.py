@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from explorer.core.collector import collector_paused
 from explorer.core.errors import ExplorerError
 from explorer.core.fs.diff import DiffKind, DiffNode
 from explorer.core.tasks import NEVER_CANCELLED, CancelToken
@@ -216,7 +217,8 @@ def flat_paths(root: DiffNode, *, cancel: CancelToken = NEVER_CANCELLED) -> Flat
                 cancel.check()
             continue  # made, or its maker was cancelled: look again
         try:
-            flat = _list(root, cancel)
+            with collector_paused():  # a diff node per entry: a million of them
+                flat = _list(root, cancel)
             with _flat_lock:
                 _flat[root] = flat
             return flat

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
 
+from explorer.core.collector import collector_paused
 from explorer.core.fs.diff import DiffKind, DiffNode, RemovalCause
 from explorer.core.fs.entry import EntryKind, display_path
 from explorer.core.humanize import dive_bytes
@@ -238,7 +239,8 @@ class DiffTreeModel(QAbstractItemModel):
         item.loading = True
 
         def work(_progress: Progress, _cancel: CancelToken) -> list[DiffNode]:
-            return self._children_of(item.node)
+            with collector_paused():  # 100 k new diff nodes: a third faster without it
+                return self._children_of(item.node)
 
         def ready(kids: list[DiffNode]) -> None:
             item.loading = False
