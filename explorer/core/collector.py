@@ -6,12 +6,13 @@ triggers collections that walk everything allocated so far: close to half the ti
 building a 290k-entry union.  Reference counting still frees all of it; the collector runs
 again once nobody builds.
 
-What was built meanwhile is frozen (``gc.freeze``, a constant-time move) before the collector
-resumes: it would otherwise all sit in the youngest generation, and the first collection
-after the pause walked it whole, holding the GIL (a 0.2-0.5 s stall of the window after a
-million-entry layer came from the cache).  Frozen objects are still freed by reference
-counting; only a cycle made inside a pause would wait for the process to end, and what is
-built here has none.
+Everything allocated during a pause sits in the youngest generation, so the first
+collection after it walks all of it, holding the GIL (a 0.2-0.8 s stall of the window after
+a million-entry layer).  Where what was built is known to live long (an opened image, a
+tree's listing), the caller asks for it to be frozen instead (``gc.freeze``, constant time):
+later collections skip it, and reference counting still frees it.  The catch is that
+``gc.freeze`` takes the whole heap, so a cycle some other thread dropped meanwhile is never
+collected; hence only at those few points, not at every pause.
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ from collections.abc import Iterator
 _lock = threading.Lock()
 _users = 0
 _was_enabled = True
+_freeze = False
 
 
 @contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic collector is off while any thread is inside (nesting and threads safe)."""
-    global _users, _was_enabled  # noqa: PLW0603 - the collector is process-wide
+def collector_paused(*, freeze: bool = False) -> Iterator[None]:
+    """The cyclic collector is off while any thread is inside (nesting and threads safe).
+
+    ``freeze``: what is built inside lives long; freeze the heap when the last user leaves,
+    before the collector resumes (see the module's note)."""
+    global _users, _was_enabled, _freeze  # noqa: PLW0603 - the collector is process-wide
     with _lock:
         if _users == 0:
             _was_enabled = gc.isenabled()
@@ -39,7 +44,11 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         with _lock:
+            _freeze = _freeze or freeze
             _users -= 1
-            if _users == 0 and _was_enabled:
-                gc.freeze()
-                gc.enable()
+            if _users == 0:
+                if _freeze and _was_enabled:
+                    gc.freeze()
+                _freeze = False
+                if _was_enabled:
+                    gc.enable()

@@ -6,13 +6,13 @@ as ``image_ready`` arrives (config and manifest only); trees wait for ``indexed`
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from explorer.core.analysis.index_cache import LayerIndexCache
 from explorer.core.analysis.indexing import index_layers, quick_gil_handoff
+from explorer.core.collector import collector_paused
 from explorer.core.errors import ExplorerError
 from explorer.core.fs.sizes import DirSizes
 from explorer.core.fs.union import UnionStack
@@ -100,23 +100,28 @@ class Session(QObject):
         assert archive is not None
 
         def work(progress: Progress, cancel: CancelToken) -> Inspection:
-            indexes = index_layers(archive, image, verify=self.verify, progress=progress,
-                                   cancel=cancel, on_layer=self.layer_indexed.emit,
-                                   cache=self.cache)
-            stack = UnionStack(indexes, share=self.union)
-            inspection = Inspection(archive, image, indexes, stack,
-                                    dir_sizes=self.dir_sizes,
-                                    analysis_cache=self.cache if self.verify else None)
-            with quick_gil_handoff():  # no collector pauses for the GUI thread either
+            # One collector pause over the whole load (the partial views' builds nest in
+            # it), and what an image holds lives long: frozen when the pause ends, so later
+            # collections skip it instead of walking it on any thread, the GUI's included.
+            with collector_paused(freeze=True), quick_gil_handoff():
+                indexes = index_layers(archive, image, verify=self.verify, progress=progress,
+                                       cancel=cancel, on_layer=self.layer_indexed.emit,
+                                       cache=self.cache)
+                stack = UnionStack(indexes, share=self.union)
+                shared = self.union is not None and stack.extends(self.union)
+                inspection = Inspection(archive, image, indexes, stack,
+                                        dir_sizes=self.dir_sizes if shared else DirSizes(),
+                                        analysis_cache=self.cache if self.verify else None)
                 inspection.stack.top  # noqa: B018 - the union trees, off the GUI thread
                 inspection.efficiency  # noqa: B018 - and the analysis
                 inspection.dir_sizes.file_bytes(inspection.stack.top.root, cancel)
-            gc.freeze()  # what an image holds lives long: later collections skip it
             return inspection
 
         self._run(work, "Indexing layers", self._indexed)
 
     def _indexed(self, inspection: Inspection) -> None:
+        self.union = None  # the partial views' trees: kept only through the inspection now
+        self.dir_sizes = DirSizes()
         if self._stop:
             self._on_cancelled()
             return

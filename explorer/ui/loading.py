@@ -264,6 +264,8 @@ class LoadingMixin:
         if doc not in self.docs:
             return
         doc.inspection = inspection
+        doc.partial = None  # (its trees live on in the inspection's when they are shared)
+        doc.ready.clear()
         self._remember(inspection.archive.path)
         self.edits.attach(doc)
         if doc is self.doc:

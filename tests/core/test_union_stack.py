@@ -98,3 +98,36 @@ def test_each_view_reports_the_warnings_of_its_own_layers() -> None:
     whole.top  # noqa: B018
     assert lower.warnings == []
     assert len(whole.warnings) == 1 and "dangling hardlink" in whole.warnings[0]
+
+
+def test_a_new_view_does_not_wait_for_a_tree_being_built(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window makes views on its own thread while a worker builds the whole image's
+    trees: making one must not wait for that build."""
+    import time
+
+    started, release = threading.Event(), threading.Event()
+    real = union.apply_layer
+
+    def slow(lower: union.UnionTree, index: union.LayerChanges, layer_no: int
+             ) -> tuple[union.UnionTree, list[str]]:
+        if layer_no == 2:
+            started.set()
+            release.wait(10)
+        return real(lower, index, layer_no)
+
+    monkeypatch.setattr(union, "apply_layer", slow)
+    lower = UnionStack(LAYERS[:2])
+    lower.top  # noqa: B018
+    whole = UnionStack(LAYERS, share=lower)
+    worker = threading.Thread(target=lambda: whole.top)
+    worker.start()
+    try:
+        assert started.wait(10)
+        begin = time.perf_counter()
+        view = UnionStack(LAYERS[:2], share=whole)
+        assert time.perf_counter() - begin < 1.0
+        assert view.top is lower.top, "and it shares what was built"
+    finally:
+        release.set()
+        worker.join()

@@ -254,11 +254,14 @@ class _Levels:
     stack over a prefix of it (the lower layers shown while an image loads, then the whole
     image), so a level is built once whichever stack asks first."""
 
-    __slots__ = ("indexes", "lock", "trees", "warnings")
+    __slots__ = ("indexes", "lock", "plan_lock", "trees", "warnings")
 
     def __init__(self, indexes: Sequence[LayerIndex], trees: Sequence[UnionTree] = (),
                  warnings: Sequence[list[str]] = ()) -> None:
         self.lock = threading.Lock()
+        """Held while trees are built (seconds for a big layer)."""
+        self.plan_lock = threading.Lock()
+        """Held only to extend ``indexes`` (never while building: the GUI thread takes it)."""
         self.indexes = list(indexes)
         self.trees = list(trees)
         self.warnings = list(warnings)
@@ -275,11 +278,16 @@ class UnionStack:
         self.indexes = indexes
         self._levels = _Levels(indexes) if share is None else share._adopt(indexes)
 
+    def extends(self, other: UnionStack) -> bool:
+        """Whether this stack builds on ``other``'s trees (all of them, not a copy of some):
+        what is memoised per node of one then serves the other."""
+        return self._levels is other._levels
+
     def _adopt(self, indexes: list[LayerIndex]) -> _Levels:
         """Levels for ``indexes``: this stack's own when they extend them, else a copy of the
         trees of the common bottom layers."""
         levels = self._levels
-        with levels.lock:
+        with levels.plan_lock:  # ``indexes`` only grows, so a builder may read it meanwhile
             same = 0
             for mine, theirs in zip(levels.indexes, indexes, strict=False):
                 if mine is not theirs:
