@@ -217,7 +217,9 @@ def flat_paths(root: DiffNode, *, cancel: CancelToken = NEVER_CANCELLED) -> Flat
                 cancel.check()
             continue  # made, or its maker was cancelled: look again
         try:
-            with collector_paused():  # a diff node per entry: a million of them
+            # A diff node per entry (a million of them), kept as long as the tree: frozen,
+            # or the next collection would walk them all on whichever thread comes next.
+            with collector_paused(freeze=True):
                 flat = _list(root, cancel)
             with _flat_lock:
                 _flat[root] = flat
