@@ -136,8 +136,7 @@ def inspect_path(
         image = archive.load(archive.select(selector))
         indexes = index_layers(archive, image, verify=verify, progress=progress, cancel=cancel,
                                cache=cache, deferred=checks)
-        inspection = Inspection(archive, image, indexes, UnionStack(indexes),
-                                analysis_cache=cache if verify else None)
+        inspection = Inspection(archive, image, indexes, UnionStack(indexes))
         if any(check.pending for check in checks):
             # The sha256 of a big uncompressed layer is still running on its own thread:
             # use the wait for the analysis nearly every caller wants next (with quick GIL
@@ -146,6 +145,10 @@ def inspect_path(
                 inspection.efficiency  # noqa: B018
         while checks:
             checks.pop(0).check()
+        if verify and cache is not None:  # only now: every digest has been checked
+            inspection.analysis_cache = cache
+            if inspection._efficiency is not None:
+                cache.keep_efficiency(indexes, inspection._efficiency)
     except BaseException:
         for check in checks:
             check.abort()

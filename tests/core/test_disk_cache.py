@@ -224,3 +224,58 @@ def test_a_damaged_analysis_file_is_analysed_again(tmp_path: Path) -> None:
     saved.write_bytes(bytes(data))
     assert _efficiency(archive, tmp_path / "cache") == first
     assert saved.exists(), "a good copy was written back"
+
+
+GOLDEN_INDEX = {4: "f7b1dd828f6f264446eb93974369e87a004e37553a00755e866652eb543a4ee1"}
+"""disk_cache.FORMAT -> digest of the indexes the reader makes of GOLDEN_IMAGES."""
+GOLDEN_ANALYSIS = {1: "7e01389ac0a010e200f001a25ba2ebb40ab26de17f24bde1010f54e74c13406c"}
+"""disk_cache.ANALYSIS -> digest of their efficiency analyses."""
+GOLDEN_IMAGES = ["mini-webapp.docker.tar", "mini-webapp-opaque.docker.tar"]
+
+
+def _golden() -> tuple[str, str]:
+    from explorer.core.inspection import inspect_path
+
+    indexes, analyses = hashlib.sha256(), hashlib.sha256()
+    for name in GOLDEN_IMAGES:
+        with inspect_path(str(corpus_path("generated", name))) as ins:
+            for ix in ins.indexes:
+                indexes.update(repr((
+                    [tuple(e) for e in ix.entries], ix.whiteouts, ix.opaque_dirs, ix.warnings,
+                    str(ix.diff_id), ix.tar_size, ix.whiteout_sizes, ix.header_sizes,
+                )).encode())
+            eff = ins.efficiency
+            analyses.update(repr((
+                eff.score, eff.size, eff.user_size, eff.wasted, eff.user_wasted_ratio,
+                eff.reclaimable, [(u.path, u.count, u.size, u.min_size) for u in eff.inefficient],
+            )).encode())
+    return indexes.hexdigest(), analyses.hexdigest()
+
+
+def test_cached_indexes_and_analyses_are_from_this_reader_and_analysis() -> None:
+    """A cache file is only reused when FORMAT (the reader) and ANALYSIS (dive's figures)
+    say it was made by the same code: a change to what either produces must bump them."""
+    from explorer.core.analysis import disk_cache
+
+    index_digest, analysis_digest = _golden()
+    assert GOLDEN_INDEX.get(disk_cache.FORMAT) == index_digest, (
+        "the layer reader's output changed: bump disk_cache.FORMAT and record "
+        f"{index_digest} for it here")
+    assert GOLDEN_ANALYSIS.get(disk_cache.ANALYSIS) == analysis_digest, (
+        "the analysis changed: bump disk_cache.ANALYSIS and record "
+        f"{analysis_digest} for it here")
+
+
+def test_the_analyses_kept_in_memory_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.core.analysis import index_cache
+    from explorer.core.analysis.index_cache import LayerIndexCache
+    from explorer.core.inspection import inspect_path
+
+    monkeypatch.setattr(index_cache, "MEMORY_ANALYSES", 2)
+    with inspect_path(str(corpus_path("generated", "mini-webapp.docker.tar"))) as ins:
+        eff, indexes = ins.efficiency, ins.indexes
+    cache = LayerIndexCache()
+    for n in range(1, 5):  # the images of its bottom 1, 2, 3 and 4 layers
+        cache.keep_efficiency(indexes[:n], eff)
+    assert cache.efficiency(indexes[:1]) is None and cache.efficiency(indexes[:2]) is None
+    assert cache.efficiency(indexes[:3]) is eff and cache.efficiency(indexes[:4]) is eff

@@ -23,6 +23,7 @@ import marshal
 import os
 import queue
 import struct
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from itertools import repeat
@@ -41,7 +42,13 @@ from explorer.core.fs.entry import EntryKind, FileEntry
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.image.model import LayerInfo
 
-FORMAT = 3
+FORMAT = 4
+"""The file layout and what the layer reader puts in an index: bump it whenever either
+changes (``tests/core/test_disk_cache.py`` holds a digest of a known image's index to catch
+a reader change that forgot to).  4: '/./a' is 'a'."""
+ANALYSIS = 1
+"""What dive's analysis computes from an index: bump it whenever the figures could change."""
+_RUNTIME = f"marshal {marshal.version}, python {sys.version_info[0]}.{sys.version_info[1]}"
 BATCH = 1000
 """Entries encoded or decoded per marshal call (about a millisecond with the GIL held)."""
 _LENGTH = struct.Struct("<I")
@@ -149,7 +156,8 @@ class DiskIndexCache(LayerIndexCache):
         return os.path.join(self.folder, key + ".idx")
 
     def _efficiency_path(self, indexes: list[LayerIndex]) -> str:
-        parts = [str(FORMAT), "efficiency", *(str(ix.diff_id) for ix in indexes)]
+        parts = [str(FORMAT), str(ANALYSIS), _RUNTIME, "efficiency",
+                 *(str(ix.diff_id) for ix in indexes)]
         key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
         return os.path.join(self.folder, key + ".eff")
 
@@ -205,7 +213,7 @@ def _key(source: Source, layer: LayerInfo) -> str | None:
         st = os.stat(holder)
     except (OSError, ExplorerError):
         return None
-    parts = [str(FORMAT), str(layer.digest or ""), str(layer.diff_id), layer.blob_name,
+    parts = [str(FORMAT), _RUNTIME, str(layer.digest or ""), str(layer.diff_id), layer.blob_name,
              str(entry.size), os.path.realpath(holder), str(st.st_size), str(st.st_mtime_ns),
              str(st.st_ino), str(st.st_dev)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]

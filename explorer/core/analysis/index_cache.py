@@ -24,6 +24,9 @@ from explorer.core.errors import ExplorerError
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.image.model import LayerInfo
 
+MEMORY_ANALYSES = 64
+"""Analyses kept in memory (an inefficient-files list can be a hundred thousand paths)."""
+
 
 @dataclass(frozen=True)
 class _Cached:
@@ -88,6 +91,8 @@ class LayerIndexCache:
         """Remember the analysis of verified layers (an unverified layer's content may not be
         what its diff_id names, so its analysis must not be kept under that name)."""
         with self._lock:
+            if len(self._efficiency) >= MEMORY_ANALYSES:
+                del self._efficiency[next(iter(self._efficiency))]  # the oldest
             self._efficiency[_chain(indexes)] = efficiency
 
     def forget(self, diff_id: str) -> None:
