@@ -109,7 +109,7 @@ def test_truncated_gzip_is_reported_and_leaves_no_thread_behind(tmp_path: Path) 
 
 
 def test_cancel_stops_the_read_and_its_threads(tmp_path: Path) -> None:
-    big = layer_tar([(f"f{i}", bytes(300_000), "file") for i in range(40)])
+    big = layer_tar([(f"f{i}", bytes(300_000), "file") for i in range(100)])  # 30 MB: 4 steps
     token = CancelToken()
     seen: list[int] = []
 
