@@ -95,8 +95,12 @@ def index_layers(
     for layer in image.layers:
         unique.setdefault(str(layer.diff_id), layer.index)
     results: dict[int, LayerIndex] = {}
-    if cache is not None:
-        with quick_gil_handoff():  # decoding a big cached layer must not stall the window
+    # A cache keeps only verified indexes, so with one nothing is deferred.
+    mine: list[DeferredCheck] | None = [] if deferred is not None and cache is None else None
+    # Decoding cached layers, reading the others and filling digests all make entries by
+    # the hundred thousand: one pause and quick hand-offs over all of it.
+    with quick_gil_handoff():
+        if cache is not None:
             for i in unique.values():
                 hit = cache.get(archive.source, image.layers[i], verify=verify)
                 if hit is not None:
@@ -104,17 +108,16 @@ def index_layers(
                     report(i, sizes[i], total)
                     if on_layer is not None:
                         _announce(image, i, hit, on_layer)
-    order = sorted((i for i in unique.values() if i not in results), key=lambda i: -sizes[i])
-    # A cache keeps only verified indexes, so with one nothing is deferred.
-    mine: list[DeferredCheck] | None = [] if deferred is not None and cache is None else None
-    try:
-        filled = _read(archive, image, order, results, unique=unique, mine=mine,
-                       workers=workers,
-                       verify=verify, cancel=cancel, report=report, on_layer=on_layer)
-    except BaseException:
-        for check in mine or ():
-            check.abort()
-        raise
+        order = sorted((i for i in unique.values() if i not in results),
+                       key=lambda i: -sizes[i])
+        try:
+            filled = _read(archive, image, order, results, unique=unique, mine=mine,
+                           workers=workers,
+                           verify=verify, cancel=cancel, report=report, on_layer=on_layer)
+        except BaseException:
+            for check in mine or ():
+                check.abort()
+            raise
     if deferred is not None and mine:
         deferred += mine
     if cache is not None:
@@ -128,7 +131,8 @@ def _read(archive: Archive, image: Image, order: list[int], results: dict[int, L
           *, unique: dict[str, int], mine: list[DeferredCheck] | None, workers: int,
           verify: bool, cancel: CancelToken, report: Callable[[int, int, int], None],
           on_layer: Callable[[int, LayerIndex], None] | None) -> list[LayerIndex]:
-    """Read the layers not in ``results`` on worker threads, then fill content digests."""
+    """Read the layers not in ``results`` on worker threads, then fill content digests
+    (inside the caller's ``quick_gil_handoff``)."""
     linked = CancelToken(parent=cancel)  # cancelled by the user, or by a failing sibling
     todo = iter(order)  # largest first
     lock = threading.Lock()
@@ -161,23 +165,21 @@ def _read(archive: Archive, image: Image, order: list[int], results: dict[int, L
 
     threads = [threading.Thread(target=worker, name=f"layer_{n}", daemon=True)
                for n in range(min(max(1, workers), len(order)))]
-    with quick_gil_handoff():
+    for thread in threads:
+        thread.start()
+    try:
         for thread in threads:
-            thread.start()
-        try:
-            for thread in threads:
-                thread.join()
-        except BaseException:  # KeyboardInterrupt while waiting: stop the workers too
-            linked.cancel()
-            for thread in threads:
-                thread.join()
-            raise
+            thread.join()
+    except BaseException:  # KeyboardInterrupt while waiting: stop the workers too
+        linked.cancel()
+        for thread in threads:
+            thread.join()
+        raise
     if failures:
         raise next(iter(failures.values()))
     indexes = [results[unique[str(layer.diff_id)]] for layer in image.layers]
-    with quick_gil_handoff():  # a new entry for every shared file
-        return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
-                            cancel=cancel)
+    return fill_digests(archive.source, image.layers, indexes, shared_file_paths(indexes),
+                        cancel=cancel)
 
 
 def _announce(image: Image, i: int, index: LayerIndex,
