@@ -17,7 +17,6 @@ after its sha256 matches, and the folder is the user's own.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import marshal
 import os
@@ -38,7 +37,7 @@ from explorer.core.archive.source import DirSource, Source, TarSource, cache_dir
 from explorer.core.archive.writer import atomic_output
 from explorer.core.digest import Digest
 from explorer.core.errors import CommitError, ExplorerError
-from explorer.core.fs.entry import EntryKind, FileEntry
+from explorer.core.fs.entry import EntryKind, FileEntry, entry_of_fields
 from explorer.core.fs.layer_index import LayerIndex
 from explorer.core.image.model import LayerInfo
 
@@ -275,10 +274,6 @@ def _encode(ix: LayerIndex) -> Iterator[bytes]:
                 (e.rdev for e in batch), (e.data_offset for e in batch))))
 
 
-_new_entry = functools.partial(tuple.__new__, FileEntry)
-"""Builds a FileEntry from a tuple of its fields in C (a re-open builds tens of thousands)."""
-
-
 def _decode(records: Iterator[bytes]) -> LayerIndex:
     doc = marshal.loads(next(records, b""))
     if not isinstance(doc, dict) or doc.get("v") != FORMAT:
@@ -288,8 +283,9 @@ def _decode(records: Iterator[bytes]) -> LayerIndex:
     for record in records:
         path, kind, mode, uid, gid, size, mtime, link, digest, xattrs, rdev, offset = \
             marshal.loads(record)
-        entries += map(_new_entry, zip(path, map(kind_of, kind), mode, uid, gid, size, mtime,
-                                       link, digest, xattrs, rdev, repeat(False), offset))
+        entries += map(entry_of_fields, zip(path, map(kind_of, kind), mode, uid, gid, size,
+                                            mtime, link, digest, xattrs, rdev, repeat(False),
+                                            offset))
     if len(entries) != doc["entries"]:
         raise ValueError("entries missing")
     return LayerIndex(

