@@ -29,6 +29,14 @@ def _index(path: Path, folder: Path, *, verify: bool = True) -> tuple[list[objec
     return [ix.entries for ix in indexes], cache.disk_hits
 
 
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    """A copy of a small docker-archive that a test may touch (its cache key follows it)."""
+    path = tmp_path / "img.tar"
+    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), path)
+    return path
+
+
 @pytest.mark.parametrize("batch", [1000, 3])
 @pytest.mark.parametrize("name", IMAGES)
 def test_a_second_open_reads_no_layer(tmp_path: Path, name: str, batch: int,
@@ -45,9 +53,7 @@ def test_a_second_open_reads_no_layer(tmp_path: Path, name: str, batch: int,
     assert hits == 6 and again == first, "the same entries, digests and offsets"
 
 
-def test_a_changed_archive_is_read_again(tmp_path: Path) -> None:
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+def test_a_changed_archive_is_read_again(tmp_path: Path, archive: Path) -> None:
     _index(archive, tmp_path / "cache")
     st = archive.stat()
     os.utime(archive, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
@@ -55,9 +61,7 @@ def test_a_changed_archive_is_read_again(tmp_path: Path) -> None:
     assert hits == 0
 
 
-def test_a_damaged_cache_file_is_ignored_and_replaced(tmp_path: Path) -> None:
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+def test_a_damaged_cache_file_is_ignored_and_replaced(tmp_path: Path, archive: Path) -> None:
     first, _ = _index(archive, tmp_path / "cache")
     for path in (tmp_path / "cache").glob("*.idx"):
         data = bytearray(path.read_bytes())
@@ -69,16 +73,12 @@ def test_a_damaged_cache_file_is_ignored_and_replaced(tmp_path: Path) -> None:
     assert hits == 6, "good copies were written back"
 
 
-def test_unverified_reads_are_not_kept(tmp_path: Path) -> None:
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+def test_unverified_reads_are_not_kept(tmp_path: Path, archive: Path) -> None:
     _index(archive, tmp_path / "cache", verify=False)
     assert not list((tmp_path / "cache").glob("*.idx"))
 
 
-def test_the_cache_folder_is_size_capped(tmp_path: Path) -> None:
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+def test_the_cache_folder_is_size_capped(tmp_path: Path, archive: Path) -> None:
     cache = DiskIndexCache(str(tmp_path / "cache"), max_bytes=20_000)
     with open_archive(str(archive)) as opened:
         index_layers(opened, opened.load(), cache=cache)
@@ -87,22 +87,19 @@ def test_the_cache_folder_is_size_capped(tmp_path: Path) -> None:
     assert 0 < total <= 20_000
 
 
-def test_huge_layers_are_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_huge_layers_are_not_kept(tmp_path: Path, archive: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from explorer.core.analysis import disk_cache
 
     monkeypatch.setattr(disk_cache, "MAX_CACHED_ENTRIES", 10)
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
     _index(archive, tmp_path / "cache")
     _entries, hits = _index(archive, tmp_path / "cache")
     assert 0 < hits < 6, "only the small layers came from the cache"
 
 
-def test_a_cache_file_of_another_format_is_read_again(tmp_path: Path) -> None:
+def test_a_cache_file_of_another_format_is_read_again(tmp_path: Path, archive: Path) -> None:
     from explorer.core.analysis import disk_cache
 
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
     first, _ = _index(archive, tmp_path / "cache")
     for path in (tmp_path / "cache").glob("*.idx"):  # what format 1 wrote: one JSON doc
         payload = zstandard.ZstdCompressor().compress(json.dumps({"v": 1}).encode())
@@ -114,7 +111,7 @@ def test_a_cache_file_of_another_format_is_read_again(tmp_path: Path) -> None:
     assert hits > 0
 
 
-def test_a_failed_write_does_not_stop_the_writer(tmp_path: Path,
+def test_a_failed_write_does_not_stop_the_writer(tmp_path: Path, archive: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever goes wrong writing one entry (here: an error that is not an OSError), the
     writer goes on and ``flush`` returns."""
@@ -130,8 +127,6 @@ def test_a_failed_write_does_not_stop_the_writer(tmp_path: Path,
         return real(index)  # type: ignore[arg-type]
 
     monkeypatch.setattr(disk_cache, "_encode", flaky)
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
     _index(archive, tmp_path / "cache")  # flushes: would hang with a dead writer
     assert len(calls) > 1 and list((tmp_path / "cache").glob("*.idx"))
 
@@ -190,9 +185,7 @@ def _no_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_analysis_of_a_verified_image_is_kept_on_disk(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+        tmp_path: Path, archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = _efficiency(archive, tmp_path / "cache")
     assert list((tmp_path / "cache").glob("*.eff"))
     _no_analysis(monkeypatch)
@@ -207,16 +200,12 @@ def test_the_same_layers_in_another_format_share_the_analysis(
     assert _efficiency(corpus_path("generated", "mini-webapp.oci.tar"), tmp_path / "c") == first
 
 
-def test_the_analysis_of_unverified_layers_is_not_kept(tmp_path: Path) -> None:
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+def test_the_analysis_of_unverified_layers_is_not_kept(tmp_path: Path, archive: Path) -> None:
     _efficiency(archive, tmp_path / "cache", verify=False)
     assert not list((tmp_path / "cache").glob("*.eff"))
 
 
-def test_a_damaged_analysis_file_is_analysed_again(tmp_path: Path) -> None:
-    archive = tmp_path / "img.tar"
-    shutil.copy(corpus_path("generated", "mini-webapp.docker.tar"), archive)
+def test_a_damaged_analysis_file_is_analysed_again(tmp_path: Path, archive: Path) -> None:
     first = _efficiency(archive, tmp_path / "cache")
     (saved,) = (tmp_path / "cache").glob("*.eff")
     data = bytearray(saved.read_bytes())
