@@ -14,7 +14,7 @@ import pytest
 from explorer.core.fs.diff import DiffKind
 from explorer.core.fs.entry import EntryKind
 from explorer.core.inspection import inspect_path
-from tests.core.factories import DockerArchive, OciArchive
+from tests.core.factories import DockerArchive, LayerEntry, OciArchive
 
 BASE = [("etc", None, "dir"), ("etc/a.conf", b"alpha=1\n", "file"),
         ("etc/b.conf", b"beta=1\n", "file"), ("etc/only-base", b"x" * 5000, "file"),
@@ -54,15 +54,23 @@ def test_plain_layers_hash_only_the_files_two_layers_share(tmp_path: Path) -> No
     assert base[b"etc/hard"].digest == base[b"etc/a.conf"].digest
 
 
-def test_digests_on_demand_equal_digests_while_reading(tmp_path: Path) -> None:
-    plain = DockerArchive([BASE, TOP]).write(tmp_path / "plain.tar")
-    gz = OciArchive([BASE, TOP], compression="gzip").write(tmp_path / "gz.tar")
+def _digests_both_ways(tmp_path: Path, layers: list[list[LayerEntry]]
+                       ) -> tuple[Path, list[tuple[dict[bytes, bytes], dict[bytes, bytes]]]]:
+    """The image as plain layers and, per layer, (the digests its files got on demand, every
+    digest of the same layer gzipped, which were all computed while reading)."""
+    plain = DockerArchive(layers).write(tmp_path / "plain.tar")
+    gz = OciArchive(layers, compression="gzip").write(tmp_path / "gz.tar")
     with inspect_path(str(plain)) as a, inspect_path(str(gz)) as b:
-        for ia, ib in zip(a.indexes, b.indexes, strict=True):
-            da = {e.path: e.digest for e in ia.entries if e.digest is not None}
-            db = {e.path: e.digest for e in ib.entries}
-            assert da, "some files were hashed"
-            assert all(db[p] == d for p, d in da.items())
+        return plain, [({e.path: e.digest for e in ia.entries if e.digest is not None},
+                        {e.path: e.digest for e in ib.entries if e.digest is not None})
+                       for ia, ib in zip(a.indexes, b.indexes, strict=True)]
+
+
+def test_digests_on_demand_equal_digests_while_reading(tmp_path: Path) -> None:
+    _plain, layers = _digests_both_ways(tmp_path, [BASE, TOP])
+    for on_demand, while_reading in layers:
+        assert on_demand, "some files were hashed"
+        assert all(while_reading[p] == d for p, d in on_demand.items())
 
 
 def test_a_hardlink_to_a_hashed_file_gets_its_hash_even_when_only_the_file_is_shared(
@@ -91,13 +99,9 @@ def test_neighbouring_files_hashed_from_one_read_get_their_own_digests(
     big = [("d/big", b"B" * 70_000, "file")]
     lower = [("d", None, "dir"), *files[:60], *big, *files[60:]]
     upper = [("d", None, "dir"), *[(p, data + b"!", k) for p, data, k in files[::3]], *big]
-    plain = DockerArchive([lower, upper]).write(tmp_path / "plain.tar")
-    gz = OciArchive([lower, upper], compression="gzip").write(tmp_path / "gz.tar")
-    with inspect_path(str(plain)) as a, inspect_path(str(gz)) as b:
-        for ours, theirs in zip(a.indexes, b.indexes, strict=True):
-            hashed = {e.path: e.digest for e in ours.entries if e.digest is not None}
-            want = {e.path: e.digest for e in theirs.entries}
-            assert len(hashed) == 41, "the 40 shared small files and the big one"
-            assert all(want[path] == digest for path, digest in hashed.items())
-        kinds = {n.path: n.kind for n in a.layer_changes(1).walk()}
+    plain, layers = _digests_both_ways(tmp_path, [lower, upper])
+    for on_demand, while_reading in layers:
+        assert len(on_demand) == 41, "the 40 shared small files and the big one"
+        assert all(while_reading[path] == digest for path, digest in on_demand.items())
+    kinds = _kinds(plain)
     assert kinds[b"d/f003"] is DiffKind.MODIFIED and kinds[b"d/big"] is DiffKind.UNCHANGED
