@@ -6,6 +6,8 @@ struck through).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPalette
 
 from explorer.core.fs.diff import DiffKind
@@ -30,21 +32,32 @@ def kind_color(kind: DiffKind) -> QColor | None:
     return QColor(name) if name else None
 
 
-_brushes: dict[tuple[int, DiffKind], QBrush | None] = {}
+_brushes: dict[tuple[int, DiffKind | None], QBrush | None] = {}
 
 
-def kind_brush(kind: DiffKind) -> QBrush | None:
-    """The text brush of a change kind, made once per palette: a view asks for it for every
-    visible cell, and making it (palette lookup, colour, brush) cost 38 µs each time."""
+def _per_palette(kind: DiffKind | None, make: Callable[[], QBrush | None]) -> QBrush | None:
+    """A brush made once per palette: views ask for one for every visible cell, and making
+    it (palette lookup, colour, brush) cost 38 µs each time."""
     key = (QGuiApplication.palette().cacheKey() if QGuiApplication.instance() else 0, kind)
     if key not in _brushes:
         if len(_brushes) > 64:  # palettes come and go (a theme change): keep the latest
             _brushes.clear()
-        color = kind_color(kind)
-        _brushes[key] = QBrush(color) if color is not None else None
+        _brushes[key] = make()
     return _brushes[key]
 
 
+def kind_brush(kind: DiffKind) -> QBrush | None:
+    """The text brush of a change kind."""
+    def make() -> QBrush | None:
+        color = kind_color(kind)
+        return QBrush(color) if color is not None else None
+
+    return _per_palette(kind, make)
+
+
 def dimmed() -> QBrush:
-    return QBrush(QGuiApplication.palette().color(QPalette.ColorGroup.Disabled,
-                                                  QPalette.ColorRole.Text))
+    """The text brush of rows that are there for context (disabled text colour)."""
+    brush = _per_palette(None, lambda: QBrush(QGuiApplication.palette().color(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)))
+    assert brush is not None
+    return brush
